@@ -5,6 +5,6 @@ content first when the input is HTML) and marks each line content, noise (with a
 """
 
 from classify.clean.options import CleanOptions
-from classify.clean.stage import clean_document, split_lines
+from classify.clean.stage import clean_document, clean_documents, split_lines
 
-__all__ = ["CleanOptions", "clean_document", "split_lines"]
+__all__ = ["CleanOptions", "clean_document", "clean_documents", "split_lines"]

@@ -20,3 +20,9 @@ def clean_document(doc: Document, options: CleanOptions | None = None) -> Docume
         doc.lines = split_lines(doc)
     classify_lines(doc.lines, options or CleanOptions())
     return doc
+
+
+def clean_documents(docs: list[Document], options: CleanOptions | None = None) -> list[Document]:
+    """Clean a batch of documents (the pipeline's entry point; batch-level evidence lives here)."""
+    options = options or CleanOptions()
+    return [clean_document(doc, options) for doc in docs]
