@@ -1,0 +1,280 @@
+"""Stage 1: read inputs into `Document`s, streaming, and turn every failure into an `ErrorRecord`.
+
+Inputs are files, directories (recursive, filtered by a glob), or "-" for standard input. A file is
+read by its kind: JSONL / CSV / Parquet hold one document per record; anything else is one document
+(HTML when its name or its first bytes say so, plain text otherwise; `.gz` is decompressed).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from classify.document import Document, ErrorRecord
+from classify.encoding import UndecodableInput, decode_bytes
+
+RECORD_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
+# A scraper's field dump in front of the text, e.g. " date 2018-02 ASTANA, le 28 février...":
+# a known field name followed by a value of that field's shape. Only such pairs are taken as metadata.
+_META_PREFIX = re.compile(
+    r"^\s*(?P<key>date|datetime|published|time|url|link|lang|language)\s*[:=]?\s+"
+    r"(?P<value>\d{4}-\d{2}(?:-\d{2})?(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?|\d{2}\.\d{2}\.\d{4}"
+    r"|https?://\S+|[a-z]{2}(?=\s))\s+",
+    re.I,
+)
+csv.field_size_limit(1 << 30)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """How inputs are found and parsed.
+
+    glob: which files of a directory input are read (recursively).
+    text_field / id_field: the record fields holding the text and the id in JSONL, CSV and Parquet.
+    max_bytes: documents larger than this become error records instead of exhausting memory.
+    """
+
+    glob: str = "*"
+    text_field: str = "text"
+    id_field: str = "id"
+    max_bytes: int = 50 * 1024 * 1024
+
+
+def strip_metadata_prefix(text: str) -> tuple[str, dict[str, str]]:
+    """Split a leading scraper field prefix (`date 2018-02 ...`) off the text; return (text, fields)."""
+    fields: dict[str, str] = {}
+    while match := _META_PREFIX.match(text):
+        fields[match["key"].lower()] = match["value"]
+        text = text[match.end() :]
+    return text, fields
+
+
+def looks_like_html(data: bytes) -> bool:
+    return bool(_HTML_START.match(data[:4096]))
+
+
+def site_of(url: str) -> str | None:
+    host = urlsplit(url).hostname if "://" in url else None
+    return host.removeprefix("www.") if host else None
+
+
+def make_document(
+    text: str, *, doc_id: str, source: str, encoding: str | None, fmt: str, metadata: dict[str, Any], origin: str
+) -> Document:
+    """Build a Document, taking a metadata prefix off plain text.
+
+    metadata["source"] names the site or channel the document comes from (the cleaner counts lines
+    repeated within a source): the record's own `source` field, else its URL's site, else `origin`
+    (the input directory).
+    """
+    if fmt == "text":
+        text, prefix_fields = strip_metadata_prefix(text)
+        metadata = {**metadata, **prefix_fields}
+    url = metadata.get("url")
+    metadata["source"] = metadata.get("source") or (site_of(url) if isinstance(url, str) else None) or origin
+    return Document(id=doc_id, text=text, source=source, format=fmt, encoding=encoding, metadata=metadata)
+
+
+def _record_to_document(
+    record: Any, location: str, default_id: str, options: ReadOptions, origin: str
+) -> Document | ErrorRecord:
+    if not isinstance(record, dict):
+        return ErrorRecord(location, f"record is a {type(record).__name__}, expected an object")
+    text = record.get(options.text_field)
+    if text is None:
+        return ErrorRecord(location, f"record has no {options.text_field!r} field")
+    if not isinstance(text, str):
+        return ErrorRecord(location, f"field {options.text_field!r} is {type(text).__name__}, expected a string")
+    doc_id = record.get(options.id_field)
+    doc_id = default_id if doc_id is None or doc_id == "" else str(doc_id)
+    if not text.strip():
+        return ErrorRecord(location, "empty document", id=doc_id)
+    if len(text) > options.max_bytes:
+        return ErrorRecord(location, f"document larger than the limit of {options.max_bytes} bytes", id=doc_id)
+    metadata = {k: v for k, v in record.items() if k not in (options.text_field, options.id_field)}
+    fmt = "html" if looks_like_html(text[:4096].encode("utf-8", "ignore")) else "text"
+    return make_document(
+        text, doc_id=doc_id, source=location, encoding="utf-8", fmt=fmt, metadata=metadata, origin=origin
+    )
+
+
+def _read_jsonl(stream: BinaryIO, name: str, stem: str, options: ReadOptions, origin: str):
+    for number, raw in enumerate(stream, start=1):
+        location = f"{name}:{number}"
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            yield ErrorRecord(location, f"malformed JSON line: {exc}")
+            continue
+        yield _record_to_document(record, location, f"{stem}:{number}", options, origin)
+
+
+def _read_json(data: bytes, name: str, stem: str, options: ReadOptions, origin: str):
+    """A .json file holds one record (an object) or many (an array of objects)."""
+    try:
+        text, _ = decode_bytes(data)
+        records = json.loads(text)
+    except (UndecodableInput, json.JSONDecodeError) as exc:
+        yield ErrorRecord(name, f"malformed JSON file: {exc}")
+        return
+    if isinstance(records, dict):
+        yield _record_to_document(records, name, stem, options, origin)
+        return
+    if not isinstance(records, list):
+        yield ErrorRecord(name, f"JSON file holds a {type(records).__name__}, expected an object or an array")
+        return
+    for index, record in enumerate(records):
+        yield _record_to_document(record, f"{name}:[{index}]", f"{stem}:{index}", options, origin)
+
+
+def _read_csv(data: bytes, name: str, stem: str, options: ReadOptions, origin: str):
+    try:
+        text, _ = decode_bytes(data)
+    except UndecodableInput as exc:
+        yield ErrorRecord(name, str(exc))
+        return
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is None or options.text_field not in reader.fieldnames:
+        yield ErrorRecord(name, f"CSV has no {options.text_field!r} column (columns: {reader.fieldnames})")
+        return
+    try:
+        for number, row in enumerate(reader, start=2):  # line 1 is the header
+            yield _record_to_document(row, f"{name}:{number}", f"{stem}:{number}", options, origin)
+    except csv.Error as exc:
+        yield ErrorRecord(f"{name}:{reader.line_num}", f"malformed CSV: {exc}")
+
+
+def _read_parquet(path: Path, stem: str, options: ReadOptions, origin: str):
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        yield ErrorRecord(str(path), f"unreadable Parquet file: {exc}")
+        return
+    if options.text_field not in parquet.schema_arrow.names:
+        yield ErrorRecord(str(path), f"Parquet file has no {options.text_field!r} column")
+        return
+    row = 0
+    for batch in parquet.iter_batches(batch_size=1024):
+        for record in batch.to_pylist():
+            yield _record_to_document(record, f"{path}:{row}", f"{stem}:{row}", options, origin)
+            row += 1
+
+
+def _read_single(data: bytes, location: str, doc_id: str, options: ReadOptions, origin: str, fmt: str | None):
+    if len(data) > options.max_bytes:
+        return ErrorRecord(location, f"document larger than the limit of {options.max_bytes} bytes", id=doc_id)
+    if not data.strip():
+        return ErrorRecord(location, "empty document", id=doc_id)
+    try:
+        text, encoding = decode_bytes(data)
+    except UndecodableInput as exc:
+        return ErrorRecord(location, str(exc), id=doc_id)
+    if not text.strip():
+        return ErrorRecord(location, "empty document", id=doc_id)
+    fmt = fmt or ("html" if looks_like_html(text[:4096].encode("utf-8", "ignore")) else "text")
+    return make_document(text, doc_id=doc_id, source=location, encoding=encoding, fmt=fmt, metadata={}, origin=origin)
+
+
+def _file_kind(path: Path) -> tuple[str, bool]:
+    """(kind, gzipped) from the file name: kind is jsonl, json, csv, parquet, html or text."""
+    suffixes = [s.lower() for s in path.suffixes]
+    gzipped = bool(suffixes) and suffixes[-1] == ".gz"
+    last = suffixes[-2] if gzipped and len(suffixes) > 1 else (suffixes[-1] if suffixes and not gzipped else "")
+    if last in RECORD_SUFFIXES:
+        return RECORD_SUFFIXES[last], gzipped
+    return ("html" if last in HTML_SUFFIXES else "text"), gzipped
+
+
+def _doc_id(path: Path, root: Path | None) -> str:
+    relative = path.relative_to(root) if root else Path(path.name)
+    name = relative.as_posix()
+    for suffix in reversed(relative.suffixes):
+        name = name.removesuffix(suffix)
+    return name or relative.as_posix()
+
+
+def read_file(path: Path, options: ReadOptions, root: Path | None = None) -> Iterator[Document | ErrorRecord]:
+    """Yield the documents of one file (several for JSONL/CSV/Parquet), or error records."""
+    kind, gzipped = _file_kind(path)
+    doc_id = _doc_id(path, root)
+    origin = str(path.parent)
+    try:
+        if kind == "parquet":
+            yield from _read_parquet(path, doc_id, options, origin)
+            return
+        opener = gzip.open if gzipped else open
+        if kind == "jsonl":
+            with opener(path, "rb") as stream:
+                yield from _read_jsonl(stream, str(path), doc_id, options, origin)
+            return
+        with opener(path, "rb") as stream:
+            data = stream.read(options.max_bytes + 1)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        yield ErrorRecord(str(path), f"cannot read file: {exc}")
+        return
+    if kind in ("csv", "json"):
+        reader = _read_csv if kind == "csv" else _read_json
+        yield from reader(data, str(path), doc_id, options, origin)
+    else:
+        yield _read_single(data, str(path), doc_id, options, origin, "html" if kind == "html" else None)
+
+
+def _walk(directory: Path, pattern: str) -> Iterator[Path | ErrorRecord]:
+    """Files under `directory` matching `pattern`, sorted for a stable order; unreadable dirs reported."""
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as exc:
+        yield ErrorRecord(str(directory), f"cannot list directory: {exc}")
+        return
+    for entry in entries:
+        if entry.is_dir():
+            yield from _walk(entry, pattern)
+        elif entry.match(pattern) and not entry.name.startswith("."):
+            yield entry
+
+
+def read_stdin(options: ReadOptions, stream: BinaryIO | None = None) -> Iterator[Document | ErrorRecord]:
+    """Standard input is JSONL when its first character opens an object, else one document."""
+    stream = stream or sys.stdin.buffer
+    data = stream.read()
+    if data.lstrip().startswith(b"{"):
+        yield from _read_jsonl(io.BytesIO(data), "<stdin>", "stdin", options, "stdin")
+    else:
+        digest = hashlib.sha1(data).hexdigest()[:16]
+        yield _read_single(data, "<stdin>", f"stdin-{digest}", options, "stdin", None)
+
+
+def read_documents(inputs: Iterable[str | Path], options: ReadOptions | None = None) -> Iterator[Document | ErrorRecord]:
+    """Stream Documents (and ErrorRecords for what cannot be read) from files, directories and "-"."""
+    options = options or ReadOptions()
+    for item in inputs:
+        if str(item) == "-":
+            yield from read_stdin(options)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            for entry in _walk(path, options.glob):
+                if isinstance(entry, ErrorRecord):
+                    yield entry
+                else:
+                    yield from read_file(entry, options, root=path)
+        elif path.exists():
+            yield from read_file(path, options)
+        else:
+            yield ErrorRecord(str(path), "no such file or directory")
