@@ -49,6 +49,15 @@ class Prediction:
     evidence: list[str] = field(default_factory=list)  # sentences that drove the decision
     target: str | None = None  # stance only: the entity the stance is about
 
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "score": self.score,
+            "top": [{"label": label, "score": score} for label, score in self.top],
+            "evidence": list(self.evidence),
+            "target": self.target,
+        }
+
 
 @dataclass(slots=True)
 class Document:
@@ -95,11 +104,17 @@ class Document:
                 {"line": line.number, "text": line.text, "reason": line.reason} for line in removed
             ],
             "duplicates": [
-                {"line": line.number, **asdict(line.duplicate_of)} for line in duplicates
+                {
+                    "line": line.number,
+                    "doc_id": line.duplicate_of.doc_id,
+                    "of_line": line.duplicate_of.line,
+                    "similarity": line.duplicate_of.similarity,
+                }
+                for line in duplicates
             ],
             "near_duplicates": self.near_duplicates,
-            "topic": asdict(self.topic) if self.topic else None,
-            "stance": asdict(self.stance) if self.stance else None,
+            "topic": self.topic.to_record() if self.topic else None,
+            "stance": self.stance.to_record() if self.stance else None,
         }
 
 

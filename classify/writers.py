@@ -1,0 +1,165 @@
+"""Stage 5: write document records (JSONL or Parquet) and error records (JSONL), atomically.
+
+Each writer streams into a temporary file beside its destination and renames it into place on
+`close()`, so a reader never sees a half-written output and an interrupted run leaves the previous
+output untouched. Used as a context manager: an exception inside the block discards the temporary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from classify.document import Document, ErrorRecord
+
+FORMATS = ("jsonl", "parquet")
+
+
+class _AtomicFile:
+    """A temporary file in the destination's directory, renamed over the destination on commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+class JsonlWriter:
+    """One JSON object per line. Path "-" writes to standard output (not atomic, by nature)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.count = 0
+        if str(path) == "-":
+            self._atomic, self._stream = None, sys.stdout
+        else:
+            self._atomic = _AtomicFile(Path(path))
+            self._stream: TextIO = open(self._atomic.tmp, "w", encoding="utf-8")
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.count += len(records)
+
+    def close(self, commit: bool = True) -> None:
+        if self._atomic is None:
+            self._stream.flush()
+            return
+        self._stream.close()
+        self._atomic.commit() if commit else self._atomic.discard()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(commit=exc_type is None)
+
+
+def _parquet_schema():
+    import pyarrow as pa
+
+    prediction = pa.struct(
+        [
+            ("label", pa.string()),
+            ("score", pa.float64()),
+            ("top", pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64())]))),
+            ("evidence", pa.list_(pa.string())),
+            ("target", pa.string()),
+        ]
+    )
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("source", pa.string()),
+            ("format", pa.string()),
+            ("encoding", pa.string()),
+            ("language", pa.string()),
+            ("metadata", pa.string()),  # JSON text: its keys differ from input to input
+            ("clean_text", pa.string()),
+            ("lines_total", pa.int64()),
+            ("lines_kept", pa.int64()),
+            ("lines_removed", pa.int64()),
+            (
+                "removed",
+                pa.list_(pa.struct([("line", pa.int64()), ("text", pa.string()), ("reason", pa.string())])),
+            ),
+            (
+                "duplicates",
+                pa.list_(
+                    pa.struct(
+                        [("line", pa.int64()), ("doc_id", pa.string()), ("of_line", pa.int64()), ("similarity", pa.float64())]
+                    )
+                ),
+            ),
+            ("near_duplicates", pa.list_(pa.struct([("doc_id", pa.string()), ("jaccard", pa.float64())]))),
+            ("topic", prediction),
+            ("stance", prediction),
+        ]
+    )
+
+
+class ParquetWriter:
+    """Columnar output with a fixed schema (see README), one row group per written batch."""
+
+    def __init__(self, path: Path | str) -> None:
+        import pyarrow.parquet as pq
+
+        if str(path) == "-":
+            raise ValueError("Parquet output needs a file path, not standard output")
+        self.count = 0
+        self._schema = _parquet_schema()
+        self._atomic = _AtomicFile(Path(path))
+        self._writer = pq.ParquetWriter(self._atomic.tmp, self._schema)
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        import pyarrow as pa
+
+        if not records:
+            return
+        rows = [{**r, "metadata": json.dumps(r["metadata"], ensure_ascii=False)} for r in records]
+        self._writer.write_table(pa.Table.from_pylist(rows, schema=self._schema))
+        self.count += len(records)
+
+    def close(self, commit: bool = True) -> None:
+        self._writer.close()
+        self._atomic.commit() if commit else self._atomic.discard()
+
+    def __enter__(self) -> ParquetWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(commit=exc_type is None)
+
+
+def open_writer(path: Path | str, fmt: str = "jsonl") -> JsonlWriter | ParquetWriter:
+    """A writer for document records in `fmt` ("jsonl" or "parquet")."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    return JsonlWriter(path) if fmt == "jsonl" else ParquetWriter(path)
+
+
+def errors_path_for(output: Path | str) -> Path:
+    """Where error records go: beside the output, `NAME.errors.jsonl` (or ./errors.jsonl for stdout)."""
+    if str(output) == "-":
+        return Path("errors.jsonl")
+    output = Path(output)
+    return output.with_name(output.name.split(".")[0] + ".errors.jsonl")
+
+
+def write_documents(writer: JsonlWriter | ParquetWriter, docs: list[Document], drop_duplicates: bool = False) -> None:
+    writer.write([doc.to_record(drop_duplicates) for doc in docs])
+
+
+def write_errors(writer: JsonlWriter, errors: list[ErrorRecord]) -> None:
+    writer.write([error.to_record() for error in errors])
