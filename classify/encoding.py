@@ -8,6 +8,7 @@ candidate raise `UndecodableInput` with the reason, and the reader turns that in
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 
 BOMS = (
@@ -20,6 +21,9 @@ BOMS = (
 # Single-byte code pages tried, in order, when the bytes are not UTF-8.
 SINGLE_BYTE = ("cp1251", "koi8_r", "cp1252")
 _SAMPLE = 1 << 16
+_WORD = re.compile(r"[^\W\d_]+")
+# Three accented Latin letters in a row: Cyrillic bytes read as a Western code page.
+_ACCENT_RUN = re.compile(r"[\u00c0-\u024f]{3}")
 
 
 class UndecodableInput(ValueError):
@@ -33,31 +37,35 @@ def _control_ratio(text: str) -> float:
     return bad / len(text)
 
 
+def _script(ch: str) -> str:
+    return "cyrillic" if "\u0400" <= ch <= "\u04ff" else "latin" if ch.isascii() or ch <= "\u024f" else "other"
+
+
 def _plausibility(text: str) -> float:
-    """Share of the non-ASCII characters that are lower-case letters or common typography.
+    """Share of the words with non-ASCII letters that look like real words.
 
-    Decoding Russian cp1251 bytes as koi8-r (or the reverse) swaps the cases, so wrong Cyrillic
-    guesses come out mostly upper case; decoding them as cp1252 gives accented Latin soup, which
-    we score by the share of letters that sit next to other non-ASCII letters (rare in French).
+    A real word is in one script and cased like a word (lower, Title, or a short acronym).
+    Reading cp1251 bytes as koi8-r (or the reverse) swaps the cases, reading French cp1252 bytes
+    as cp1251 puts Cyrillic letters inside Latin words, and reading Cyrillic bytes as cp1252
+    gives runs of accented Latin letters: all three score low.
     """
-    high = [ch for ch in text if ord(ch) > 127]
-    if not high:
+    words = [w for w in _WORD.findall(text) if not w.isascii()]
+    if not words:
         return 1.0
-    good = sum(1 for ch in high if ch.islower() or ch in "«»—–…№’‘“”„•°€")
-    return good / len(high)
+    good = 0
+    for word in words:
+        if len({_script(ch) for ch in word if ch.isalpha()}) > 1 or _ACCENT_RUN.search(word):
+            continue
+        if word.islower() or word.istitle() or (word.isupper() and len(word) <= 5):
+            good += 1
+    return good / len(words)
 
 
-def _latin_soup(text: str) -> bool:
-    """True when accented Latin letters cluster into runs of three or more, as mojibake does."""
-    run = 0
-    for ch in text:
-        if ord(ch) > 127 and ch.isalpha():
-            run += 1
-            if run >= 3:
-                return True
-        else:
-            run = 0
-    return False
+def _mostly_letters(text: str) -> bool:
+    """Text (letters, digits, spaces, punctuation of common scripts) rather than random code points."""
+    sample = text[:_SAMPLE]
+    common = sum(1 for ch in sample if _script(ch) != "other" or unicodedata.category(ch)[0] in "PZ")
+    return common >= 0.95 * len(sample)
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -70,16 +78,14 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
                 raise UndecodableInput(f"starts with a {name} byte-order mark but does not decode: {exc}") from exc
     sample = data[:_SAMPLE]
     if b"\x00" in sample:
-        # UTF-16 without a BOM puts a NUL beside every ASCII character; anything else with NULs is binary.
-        even, odd = sample[0::2].count(0), sample[1::2].count(0)
-        for name, zeros in (("utf-16-le", odd), ("utf-16-be", even)):
-            if zeros > len(sample) // 4:
-                try:
-                    text = data.decode(name)
-                except UnicodeDecodeError:
-                    continue
-                if _control_ratio(text[:_SAMPLE]) < 0.01:
-                    return text, name
+        # UTF-16 without a BOM has NULs as the high byte of every ASCII character; other NULs mean binary.
+        for name in ("utf-16-le", "utf-16-be"):
+            try:
+                text = data.decode(name)
+            except UnicodeDecodeError:
+                continue
+            if _control_ratio(text[:_SAMPLE]) < 0.01 and _plausibility(text[:_SAMPLE]) >= 0.9 and _mostly_letters(text):
+                return text, name
         raise UndecodableInput("binary content (NUL bytes), not a text document")
     try:
         text = data.decode("utf-8")
@@ -101,8 +107,6 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         if _control_ratio(text[:_SAMPLE]) > 0.01:
             continue
         score = _plausibility(text[:_SAMPLE])
-        if name == "cp1252" and _latin_soup(text[:_SAMPLE]):
-            score = 0.0
         candidates.append((score, name, text))
     if candidates:
         score, name, text = max(candidates, key=lambda c: c[0])

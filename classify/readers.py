@@ -29,9 +29,10 @@ _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|
 # A scraper's field dump in front of the text, e.g. " date 2018-02 ASTANA, le 28 février...":
 # a known field name followed by a value of that field's shape. Only such pairs are taken as metadata.
 _META_PREFIX = re.compile(
-    r"^\s*(?P<key>date|datetime|published|time|url|link|lang|language)\s*[:=]?\s+"
-    r"(?P<value>\d{4}-\d{2}(?:-\d{2})?(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?|\d{2}\.\d{2}\.\d{4}"
-    r"|https?://\S+|[a-z]{2}(?=\s))\s+",
+    r"^\s*(?:(?P<date>date|datetime|published|time)\s*[:=]?\s+"
+    r"(?P<date_value>\d{4}-\d{2}(?:-\d{2})?(?:[T ]\d{2}:\d{2}(?::\d{2})?\S*)?|\d{2}\.\d{2}\.\d{4})"
+    r"|(?P<url>url|link)\s*[:=]?\s+(?P<url_value>https?://\S+)"
+    r"|(?P<lang>lang|language)\s*[:=]?\s+(?P<lang_value>[a-z]{2}))\s+",
     re.I,
 )
 csv.field_size_limit(1 << 30)
@@ -56,7 +57,8 @@ def strip_metadata_prefix(text: str) -> tuple[str, dict[str, str]]:
     """Split a leading scraper field prefix (`date 2018-02 ...`) off the text; return (text, fields)."""
     fields: dict[str, str] = {}
     while match := _META_PREFIX.match(text):
-        fields[match["key"].lower()] = match["value"]
+        kind = next(k for k in ("date", "url", "lang") if match[k])
+        fields[match[kind].lower()] = match[f"{kind}_value"]
         text = text[match.end() :]
     return text, fields
 
