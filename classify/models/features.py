@@ -1,0 +1,159 @@
+"""Stateless hashed n-gram features, computed for a whole batch at once with numpy.
+
+`HashedNgrams` maps each text to a sparse vector over `n_features` buckets from four families of
+n-grams of its normalised text (lower case, every run of non-word characters -> one space):
+
+- word unigrams, and word prefixes of `stem_length` characters ("truncation stemming": a fixed-length
+  prefix stands in for a lemma in inflected languages, Ru/Kk/Fr; Kraaij & Pohlmann 1996, and
+  Bondarenko et al. 2022 for Russian show prefix-5 close to a real stemmer), plus stem bigrams;
+- character n-grams of lengths `char_ngrams` across the normalised string (as scikit-learn's
+  analyzer="char").
+
+Hashing (Weinberger et al. 2009, "Feature hashing for large scale multitask learning") keeps nothing
+but the bucket count, so a model is only its coefficient arrays. Every n-gram is hashed with a
+polynomial rolling hash modulo 2**64 over Unicode code points,
+
+    H[i] = sum_{j<i} c[j] * P**(i-1-j),     hash(text[a:b]) = H[b] - H[a] * P**(b-a)   (mod 2**64)
+
+(Karp & Rabin 1987), which numpy evaluates for every substring of a batch with a handful of
+vectorised passes, then salted per family and mixed with the splitmix64 finaliser (Steele et al.
+2014) before taking the bucket. Counts are damped as 1 + log(count) (sublinear tf) and multiplied by
+an optional idf vector; rows are L2-normalised (Salton & Buckley 1988).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import scipy.sparse as sp
+
+_NON_WORD = re.compile(r"[\W_]+")
+_BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
+_SALTS = {"word": 0x9E3779B97F4A7C15, "stem": 0xC2B2AE3D27D4EB4F, "bigram": 0x165667B19E3779F9}
+
+
+def normalise(text: str, max_chars: int | None = None) -> str:
+    """Lower case, non-word runs (punctuation, '_' of joined collocations) -> single spaces."""
+    if max_chars is not None:
+        text = text[:max_chars]
+    return " " + _NON_WORD.sub(" ", text.lower()).strip() + " "
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads the rolling hash's low-entropy bits over all 64."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * np.uint64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> np.uint64(27))
+    h = h * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+class HashedNgrams:
+    """Hashed word/stem/stem-bigram/char n-gram tf features (stateless; idf optional).
+
+    Parameters
+    ----------
+    n_features : number of hash buckets (a power of two keeps the modulo unbiased).
+    char_ngrams : character n-gram lengths, e.g. (3, 4, 5); () for none.
+    stem_length : prefix length used as a stem; 0 disables stems and stem bigrams.
+    max_chars : texts are cut to this many characters first (speed; the lead carries the topic).
+    """
+
+    def __init__(
+        self,
+        n_features: int = 2**18,
+        char_ngrams: tuple[int, ...] = (3, 4, 5),
+        stem_length: int = 5,
+        max_chars: int | None = 3000,
+    ) -> None:
+        self.n_features = n_features
+        self.char_ngrams = tuple(char_ngrams)
+        self.stem_length = stem_length
+        self.max_chars = max_chars
+
+    def get_params(self) -> dict:
+        return {
+            "n_features": self.n_features,
+            "char_ngrams": list(self.char_ngrams),
+            "stem_length": self.stem_length,
+            "max_chars": self.max_chars,
+        }
+
+    def counts(self, texts: list[str]) -> sp.csr_matrix:
+        """Raw n-gram counts, one row per text (float32 CSR)."""
+        norm = [normalise(t, self.max_chars) for t in texts]
+        lengths = np.fromiter((len(t) for t in norm), dtype=np.int64, count=len(norm))
+        # One string for the batch; "\n" never survives normalise, so it marks text boundaries.
+        joined = "\n".join(norm)
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        n = codes.size
+        row_of_pos = np.repeat(np.arange(len(norm)), lengths + 1)[:n]
+
+        # Prefix hashes: H[i] = sum_{j<i} c[j] P^(i-1-j) = P^(i-1) * sum_{j<i} c[j] P^-j (mod 2^64).
+        powers = np.cumprod(np.full(n + 1, _BASE, dtype=np.uint64))
+        powers = np.concatenate(([np.uint64(1)], powers[:-1]))  # P^0 .. P^n
+        inverse_powers = np.cumprod(np.full(n, _INV_BASE, dtype=np.uint64))
+        inverse_powers = np.concatenate(([np.uint64(1)], inverse_powers[:-1]))  # P^0 .. P^-(n-1)
+        prefix = np.zeros(n + 1, dtype=np.uint64)
+        prefix[1:] = np.cumsum(codes * inverse_powers) * powers[:n]
+
+        def substring_hash(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return prefix[b] - prefix[a] * powers[b - a]
+
+        rows, hashes = [], []
+        is_space = (codes == 32) | (codes == 10)
+        word_start = np.flatnonzero(~is_space[1:] & is_space[:-1]) + 1
+        word_end = np.flatnonzero(~is_space[:-1] & is_space[1:]) + 1
+        word_rows = row_of_pos[word_start]
+        word_hash = substring_hash(word_start, word_end)
+        rows.append(word_rows)
+        hashes.append(word_hash ^ np.uint64(_SALTS["word"]))
+        if self.stem_length:
+            stem_end = np.minimum(word_end, word_start + self.stem_length)
+            stem_hash = substring_hash(word_start, stem_end) ^ np.uint64(_SALTS["stem"])
+            rows.append(word_rows)
+            hashes.append(stem_hash)
+            same_text = word_rows[1:] == word_rows[:-1]
+            bigram = _mix(stem_hash[:-1]) * _BASE + stem_hash[1:]
+            rows.append(word_rows[1:][same_text])
+            hashes.append(bigram[same_text] ^ np.uint64(_SALTS["bigram"]))
+        if self.char_ngrams:
+            # A window may not cross the "\n" between two texts: count separators with a cumsum.
+            separators = np.concatenate(([0], np.cumsum(codes == 10)))
+            for size in self.char_ngrams:
+                if n < size:
+                    continue
+                # Fixed-length windows: the substring hash over contiguous slices, no gathers.
+                window_hash = prefix[size:] - prefix[:-size] * powers[size]
+                ok = separators[size:] == separators[:-size]
+                rows.append(row_of_pos[: n - size + 1][ok])
+                hashes.append(window_hash[ok] ^ np.uint64(size))
+        all_rows = np.concatenate(rows)
+        buckets = (_mix(np.concatenate(hashes)) >> np.uint64(20)) % np.uint64(self.n_features)
+        matrix = sp.csr_matrix(
+            (np.ones(all_rows.size, dtype=np.float32), (all_rows, buckets.astype(np.int64))),
+            shape=(len(texts), self.n_features),
+        )
+        matrix.sum_duplicates()
+        return matrix
+
+    def transform(self, texts: list[str], idf: np.ndarray | None = None) -> sp.csr_matrix:
+        """Sublinear tf (x idf), L2-normalised rows."""
+        matrix = self.counts(texts)
+        np.log(matrix.data, out=matrix.data)
+        matrix.data += 1.0
+        if idf is not None:
+            matrix = matrix.multiply(idf.astype(np.float32)).tocsr()
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms).astype(np.float32) @ matrix)
+
+
+def fit_idf(counts: sp.csr_matrix) -> np.ndarray:
+    """Smoothed idf per bucket, log((1 + n) / (1 + df)) + 1, as scikit-learn's TfidfTransformer."""
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    return (np.log((1.0 + counts.shape[0]) / (1.0 + df)) + 1.0).astype(np.float32)
+
+
+_INV_BASE = np.uint64(pow(int(_BASE), -1, 2**64))

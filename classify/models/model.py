@@ -1,0 +1,129 @@
+"""A trained text classifier on disk and in memory: hashed features + calibrated linear model.
+
+On disk a model is a directory with `model.json` (format version, task, feature and classifier
+parameters, labels, training record) and `model.npz` (idf and coefficients; loaded with
+allow_pickle=False, so loading never executes code from the file).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy
+import sklearn
+
+from classify.models.features import HashedNgrams
+from classify.models.linear import CalibratedLinearClassifier
+
+FORMAT = "classify-hashed-linear"
+FORMAT_VERSION = 1
+TASKS = ("topic", "stance")
+
+
+class ModelError(RuntimeError):
+    """A model directory is missing, incomplete, or was written by an incompatible version."""
+
+
+def library_versions() -> dict[str, str]:
+    from classify import __version__
+
+    return {
+        "classify": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Like np.savez_compressed, but byte-for-byte reproducible (fixed zip timestamps, sorted names)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            archive.writestr(info, buffer.getvalue())
+
+
+@dataclass
+class TextModel:
+    """Features + classifier + what the card needs to say about them."""
+
+    task: str
+    features: HashedNgrams
+    idf: np.ndarray
+    classifier: CalibratedLinearClassifier
+    info: dict[str, Any] = field(default_factory=dict)  # training data, command, metrics, versions
+
+    @property
+    def labels(self) -> list[str]:
+        return [str(c) for c in self.classifier.classes_]
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """Calibrated class probabilities, columns in `labels` order."""
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.classifier.predict_proba(self.features.transform(texts, self.idf))
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = self.classifier.to_arrays()
+        arrays["idf"] = self.idf.astype(np.float16)
+        write_npz(directory / "model.npz", arrays)
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "task": self.task,
+            "labels": self.labels,
+            "features": self.features.get_params(),
+            "classifier": {
+                "C": self.classifier.C,
+                "class_weight": self.classifier.class_weight,
+                "calibration_folds": self.classifier.calibration_folds,
+                "random_state": self.classifier.random_state,
+            },
+            **self.info,
+        }
+        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> TextModel:
+        meta_path, array_path = directory / "model.json", directory / "model.npz"
+        for path in (meta_path, array_path):
+            if not path.is_file():
+                raise ModelError(f"model file {path} is missing (rebuild with `python models/build.py`)")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            raise ModelError(f"{meta_path}: format {meta.get('format')!r} is not {FORMAT!r}")
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ModelError(
+                f"{meta_path}: model format version {meta.get('format_version')} but this classify reads "
+                f"version {FORMAT_VERSION}; retrain it with this version (`classify train` or models/build.py)"
+            )
+        if meta.get("task") not in TASKS:
+            raise ModelError(f"{meta_path}: unknown task {meta.get('task')!r}")
+        with np.load(array_path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        features = HashedNgrams(
+            n_features=meta["features"]["n_features"],
+            char_ngrams=tuple(meta["features"]["char_ngrams"]),
+            stem_length=meta["features"]["stem_length"],
+            max_chars=meta["features"]["max_chars"],
+        )
+        expected = (len(meta["labels"]), features.n_features)
+        if arrays["coef"].shape != expected or arrays["idf"].shape != (features.n_features,):
+            raise ModelError(f"{array_path}: coefficient shape {arrays['coef'].shape}, expected {expected}")
+        if list(arrays["classes"]) != meta["labels"]:
+            raise ModelError(f"{array_path}: labels disagree with {meta_path}")
+        classifier = CalibratedLinearClassifier.from_arrays(arrays, **meta["classifier"])
+        info = {k: v for k, v in meta.items() if k not in ("format", "format_version", "task", "labels", "features", "classifier")}
+        return cls(meta["task"], features, arrays["idf"].astype(np.float32), classifier, info)

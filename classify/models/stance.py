@@ -1,0 +1,62 @@
+"""Sentences, target mentions, and the document-level stance aggregated from sentences.
+
+A document's stance is the mean of its sentences' calibrated distributions over
+negative/neutral/positive (the expected sentence stance), taken over the sentences that mention
+the target when one is named, else over all sentences. The evidence is the sentences that give the
+winning label its highest probability.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+# A sentence ends at . ! ? … (plus closing quotes/brackets) followed by space and a capital,
+# digit or opening quote, or at a line break.
+_SENTENCE_END = re.compile(r"([.!?…][»\"')\]]?)[ \t]+(?=[«\"'(\[\dA-ZА-ЯЁӘҒҚҢӨҰҮҺІÀ-ÖØ-Þ])")
+TARGET_TOKEN = "targetentity"  # what a target mention becomes, so the model learns no entity names
+_MIN_STEM = 4
+
+
+def split_sentences(text: str, max_sentences: int | None = None) -> list[str]:
+    """Non-empty sentences of `text`, in order (at most `max_sentences`)."""
+    sentences = [s.strip() for s in _SENTENCE_END.sub("\\1\\n", text).split("\n")]
+    sentences = [s for s in sentences if s]
+    return sentences[:max_sentences] if max_sentences else sentences
+
+
+def target_pattern(target: str) -> re.Pattern[str] | None:
+    """A case-insensitive pattern for the target's mentions, tolerant of inflection.
+
+    Each word of the target must start a word, with its last two letters free when it is long
+    enough (Россия ~ России, Россию; ОДКБ stays exact): a cheap stand-in for lemmatisation.
+    """
+    words = re.findall(r"\w+", target)
+    if not words:
+        return None
+    parts = []
+    for word in words:
+        stem = word[: max(_MIN_STEM, len(word) - 2)] if len(word) > _MIN_STEM else word
+        parts.append(rf"\b{re.escape(stem)}\w*")
+    return re.compile(r"\W+".join(parts), re.IGNORECASE)
+
+
+def mark_target(sentence: str, pattern: re.Pattern[str]) -> str:
+    """Replace every target mention by `TARGET_TOKEN`."""
+    return pattern.sub(TARGET_TOKEN, sentence)
+
+
+def aggregate(
+    probabilities: np.ndarray, owners: np.ndarray, n_docs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean sentence distribution per document; `owners[i]` is sentence i's document index.
+
+    Returns (doc_probabilities, sentence_counts); documents with no sentence get zero rows.
+    """
+    counts = np.bincount(owners, minlength=n_docs).astype(np.float64)
+    sums = np.zeros((n_docs, probabilities.shape[1]))
+    np.add.at(sums, owners, probabilities)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], 0.0)
+    return means, counts

@@ -1,0 +1,175 @@
+"""Rebuild the shipped topic and stance models, and their model card, from shared/data/labels.
+
+    python models/build.py            # writes models/topic/, models/stance/, models/MODEL_CARD.md
+
+Deterministic: the same data and library versions give byte-identical files (fixed seeds, fixed
+split, reproducible npz). Only the training splits are used; every reported metric is on a test
+split the model never saw. MasakhaNEWS is evaluated but never trained on (its license).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+
+from classify.models.labelsets import (  # noqa: E402
+    LABEL_SETS,
+    STANCE_MAPS,
+    STANCES,
+    TOPIC_MAPS,
+    TOPICS,
+    LabelledExamples,
+    labels_root,
+    load_label_set,
+)
+from classify.models.model import TextModel, library_versions  # noqa: E402
+from classify.models.training import evaluate, train  # noqa: E402
+
+COMMAND = "python models/build.py"
+SEED = 0
+
+
+def license_line(folder: Path) -> str:
+    """The `License:` line of a set's PROVENANCE.md, markdown emphasis removed."""
+    text = (folder / "PROVENANCE.md").read_text(encoding="utf-8")
+    match = re.search(r"^- License:\s*(.+)$", text, re.MULTILINE)
+    return re.sub(r"\*\*", "", match.group(1)).strip() if match else "see PROVENANCE.md"
+
+
+def build_task(task: str, root: Path) -> tuple[TextModel, dict[str, dict]]:
+    names = [n for n, (t, _, _, _) in LABEL_SETS.items() if t == task]
+    splits = {name: load_label_set(name, root) for name in names}
+    training = [n for n in names if LABEL_SETS[n][3]]
+    combined = LabelledExamples([], [], [])
+    for name in training:
+        combined = combined + splits[name]["train"]
+    info = {
+        "command": COMMAND,
+        "seed": SEED,
+        "training_sets": {
+            name: {"n_train": len(splits[name]["train"]), "license": license_line(root / LABEL_SETS[name][2])}
+            for name in training
+        },
+    }
+    model = train(combined.texts, combined.labels, task, combined.targets or None, seed=SEED, info=info)
+    results = {}
+    for name in names:
+        test = splits[name]["test"]
+        results[name] = evaluate(model, test.texts, test.labels, test.targets or None, restrict_to_gold_labels=True)
+        results[name]["trained_on"] = LABEL_SETS[name][3]
+    model.info["metrics"] = {
+        name: {"accuracy": round(r["accuracy"], 4), "macro_f1": round(r["macro_f1"], 4), "n_test": r["n"]}
+        for name, r in results.items()
+    }
+    return model, results
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def model_card(models: dict[str, TextModel], root: Path, out: Path) -> str:
+    versions = library_versions()
+    lines = [
+        "# Model card: classify topic and stance models",
+        "",
+        f"Built by `{COMMAND}` (seed {SEED}) from `shared/data/labels/`; rebuilding gives byte-identical files",
+        "with the library versions below. Format: `model.json` + `model.npz` (arrays only, loaded with",
+        "`allow_pickle=False`); loading checks the format version and array shapes.",
+        "",
+        "## Architecture",
+        "",
+        "Hashed features (2^18 buckets, no vocabulary): word unigrams, 5-character word prefixes",
+        "(truncation stems) and their bigrams, character 3- and 5-grams; sublinear tf x idf, L2 rows.",
+        "One-vs-rest LinearSVC (C=1, balanced class weights) with a softmax calibration map fitted on",
+        "3-fold out-of-fold scores. See `classify/models/features.py` and `classify/models/linear.py`.",
+        "",
+        "Document stance = mean of sentence distributions over the sentences mentioning the target",
+        "(mentions replaced by a placeholder token), or over all sentences when no target is named;",
+        "evidence = the 3 sentences most confident in the winning label.",
+        "",
+        "## Training data and licenses",
+        "",
+        "| task | set | n train | license (from its PROVENANCE.md) |",
+        "|---|---|---|---|",
+    ]
+    for task, model in models.items():
+        for name, entry in model.info["training_sets"].items():
+            lines.append(f"| {task} | {name} | {entry['n_train']} | {entry['license']} |")
+    lines += [
+        "",
+        "Evaluation only, never trained on: `masakhanews_fra` "
+        f"({license_line(root / 'masakhanews_fra')}).",
+        "",
+        "The label sets carry research-only or unclear licenses (Lenta.ru, ROMIP-2012: none stated);",
+        "the weights inherit those restrictions: research use, ask the rights holders before commercial use.",
+        "",
+        "Lenta balanced (HSE) is lemmatised bags of lemmas, not raw text. Decision: train on it anyway,",
+        "without a lemmatiser at inference, because the features bridge lemma and inflected form: a",
+        "5-character prefix stem of `санкциями` equals that of `санкция`, and most character n-grams",
+        "are shared. The raw-text Lenta 9-topic test split checks that the transfer works.",
+        "",
+        "## Label schemes",
+        "",
+        f"Topic: {', '.join(TOPICS)}.",
+        "",
+        "| set | native label -> topic |",
+        "|---|---|",
+    ]
+    for name, mapping in TOPIC_MAPS.items():
+        lines.append(f"| {name} | " + "; ".join(f"`{k}` -> {v}" for k, v in mapping.items()) + " |")
+    lines += ["", f"Stance: {', '.join(STANCES)}.", "", "| set | native label -> stance |", "|---|---|"]
+    for name, mapping in STANCE_MAPS.items():
+        lines.append(f"| {name} | " + "; ".join(f"`{k}` -> {v}" for k, v in mapping.items()) + " |")
+    lines += [
+        "",
+        "ROMIP-2012 `+-` (mixed) and malformed tags are dropped. SIB-200 dev is folded into train.",
+        "",
+        "## Metrics (test splits; predictions restricted to the labels the set uses)",
+        "",
+        "Official test splits where they exist (SIB-200, MasakhaNEWS, ROMIP-2012; RuSentNE: the labelled",
+        "validation file, since the test gold is locked); a fixed stratified 80/20 split (seed 0) for Lenta.",
+        "",
+        "| task | set | trained on it | n test | accuracy | macro-F1 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for task, model in models.items():
+        for name, m in model.info["metrics"].items():
+            trained = "yes" if name in model.info["training_sets"] else "no (eval only)"
+            lines.append(f"| {task} | {name} | {trained} | {m['n_test']} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} |")
+    lines += ["", "## Library versions", ""]
+    lines += [f"- {k} {v}" for k, v in versions.items()]
+    lines += ["", "## Files", "", "| file | sha256 |", "|---|---|"]
+    for task in models:
+        for name in ("model.json", "model.npz"):
+            path = out / task / name
+            lines.append(f"| {task}/{name} | `{sha256(path)}` |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--labels", type=Path, default=labels_root(), help="shared/data/labels directory")
+    parser.add_argument("--out", type=Path, default=HERE, help="where topic/, stance/ and MODEL_CARD.md go")
+    args = parser.parse_args()
+    if not args.labels.is_dir():
+        sys.exit(f"label sets not found at {args.labels}")
+    models = {}
+    for task in ("topic", "stance"):
+        model, results = build_task(task, args.labels)
+        model.save(args.out / task)
+        models[task] = model
+        for name, r in results.items():
+            print(f"{task:6} {name:24} acc {r['accuracy']:.3f}  macro-F1 {r['macro_f1']:.3f}  (n={r['n']})")
+    (args.out / "MODEL_CARD.md").write_text(model_card(models, args.labels, args.out), encoding="utf-8")
+    print(f"wrote {args.out / 'MODEL_CARD.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The classification stage's contract with the pipeline, on the shipped models."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classify.document import CONTENT, NOISE, Document, Line
+from classify.models import ModelError, classify_documents, load_models
+from classify.models.features import HashedNgrams
+from classify.models.stance import split_sentences, target_pattern
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def make_doc(doc_id: str, lines: list[str], noise: tuple[int, ...] = ()) -> Document:
+    return Document(
+        id=doc_id,
+        text="\n".join(lines),
+        source="test",
+        lines=[
+            Line(number=i, text=t, status=NOISE if i in noise else CONTENT) for i, t in enumerate(lines, 1)
+        ],
+    )
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return load_models()
+
+
+SPORT = [
+    "Сборная России по хоккею обыграла команду Финляндии в финале чемпионата мира со счётом 4:2.",
+    "Главный тренер сборной отметил хорошую игру вратаря и нападающих в третьем периоде матча.",
+]
+ECONOMY = [
+    "Центральный банк повысил ключевую ставку до 16 процентов годовых, сообщает регулятор.",
+    "Инфляция в стране ускорилась, курс рубля к доллару снизился, а цены на бензин выросли.",
+]
+
+
+def test_topics_of_clear_cases(bundle):
+    docs = classify_documents([make_doc("a", SPORT), make_doc("b", ECONOMY)], bundle)
+    assert [d.topic.label for d in docs] == ["sport", "economy"]
+    for doc in docs:
+        labels = [label for label, _ in doc.topic.top]
+        probabilities = [p for _, p in doc.topic.top]
+        assert len(doc.topic.top) == 3 and labels[0] == doc.topic.label
+        assert probabilities == sorted(probabilities, reverse=True) and 0 < doc.topic.score <= 1
+
+
+def test_stance_has_evidence_from_the_text(bundle):
+    doc = make_doc(
+        "c",
+        [
+            "Министр резко раскритиковал провальную политику соседей и назвал её позором.",
+            "Эксперты считают, что ситуация ухудшится, а кризис приведёт к катастрофе.",
+        ],
+    )
+    classify_documents([doc], bundle)
+    assert doc.stance.label in {"negative", "neutral", "positive"}
+    assert doc.stance.evidence and all(s in doc.clean_text() for s in doc.stance.evidence)
+    assert abs(sum(p for _, p in doc.stance.top) - 1.0) < 1e-3  # three labels: the full distribution
+
+
+def test_target_selects_sentences_and_unmentioned_target_gives_none(bundle):
+    doc = make_doc("d", ["Страны ОДКБ провели совместные учения.", "Погода была солнечной."])
+    other = make_doc("e", ["Погода была солнечной."])
+    classify_documents([doc, other], bundle, target="ОДКБ")
+    assert doc.stance.target == "ОДКБ"
+    assert doc.stance.evidence == ["Страны ОДКБ провели совместные учения."]
+    assert other.stance is None and other.topic is not None
+
+
+def test_empty_clean_text_gives_no_predictions(bundle):
+    docs = [make_doc("f", ["Подписывайтесь на наш канал"], noise=(1,)), make_doc("g", [])]
+    classify_documents(docs, bundle)
+    assert all(d.topic is None and d.stance is None for d in docs)
+
+
+def test_noise_lines_are_not_read(bundle):
+    with_noise = make_doc("h", SPORT + ["Курс доллара, биржа, нефть, акции, инфляция"] * 5, noise=(3, 4, 5, 6, 7))
+    clean = make_doc("i", SPORT)
+    classify_documents([with_noise, clean], bundle)
+    assert with_noise.topic == clean.topic
+
+
+def test_batch_does_not_change_a_documents_answer(bundle):
+    alone = classify_documents([make_doc("a", SPORT)], bundle)[0].topic
+    batched = classify_documents([make_doc("b", ECONOMY), make_doc("a", SPORT)], bundle)[1].topic
+    assert alone == batched
+
+
+def test_missing_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelError, match="does not exist"):
+        load_models(tmp_path / "nowhere")
+
+
+def test_incompatible_format_version_is_refused(tmp_path):
+    copy = tmp_path / "models"
+    shutil.copytree(MODELS / "topic", copy / "topic")
+    shutil.copytree(MODELS / "stance", copy / "stance")
+    meta = json.loads((copy / "topic" / "model.json").read_text())
+    meta["format_version"] = 999
+    (copy / "topic" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="format version 999"):
+        load_models(copy)
+
+
+def test_env_var_overrides_default_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLASSIFY_MODELS", str(tmp_path / "elsewhere"))
+    with pytest.raises(ModelError, match="elsewhere"):
+        load_models()
+
+
+def test_hashed_features_are_independent_of_batch_neighbours():
+    features = HashedNgrams(n_features=2**12)
+    alone = features.transform(["Москва — столица России."]).toarray()
+    together = features.transform(["Другой текст", "Москва — столица России.", ""]).toarray()
+    assert np.allclose(alone[0], together[1]) and not together[2].any()
+    assert np.isclose(np.linalg.norm(alone[0]), 1.0)
+
+
+def test_sentence_split_and_target_inflection():
+    assert split_sentences("Первое. Второе! «Третье» здесь?\nЧетвёртое 3.5 млн. руб.") == [
+        "Первое.",
+        "Второе!",
+        "«Третье» здесь?",
+        "Четвёртое 3.5 млн. руб.",
+    ]
+    pattern = target_pattern("Россия")
+    assert pattern.search("визит в Россию") and pattern.search("позиция России")
+    assert not pattern.search("Росгвардия")
