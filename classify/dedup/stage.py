@@ -1,0 +1,110 @@
+"""The deduplication stage: flags duplicated paragraphs and near-duplicate documents.
+
+`Deduplicator.process` is called once per batch, batches in input order; its state (two
+`NearDuplicateIndex`es, one of paragraphs and one of documents, plus where each paragraph came
+from) survives across calls, so a later batch is checked against every earlier one, and can be
+saved to and loaded from disk (`classify.dedup.storage`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import numpy as np
+
+from classify.dedup.index import GrowableArray, NearDuplicateIndex
+from classify.dedup.minhash import MinHasher, lsh_params
+from classify.dedup.options import DedupOptions
+from classify.dedup.shingles import ShingleSets, shingle_paragraphs
+from classify.dedup.storage import load_state, save_state
+from classify.document import CONTENT, Document, DuplicateRef
+
+
+class Deduplicator:
+    """Flags each paragraph (content line) that duplicates an earlier one, and each document that
+    nearly duplicates an earlier one, in input order across all batches.
+
+    options: what counts as a duplicate (`DedupOptions`); index_path: where the index is loaded from
+    (when the file exists) and saved to by `save()`; None keeps the index in memory only.
+    """
+
+    def __init__(self, options: DedupOptions | None = None, index_path: str | Path | None = None) -> None:
+        self.options = options or DedupOptions()
+        self.index_path = Path(index_path) if index_path is not None else None
+        self.minhasher = MinHasher(self.options.num_perm, self.options.seed)
+        if self.index_path is not None and self.index_path.exists():
+            load_state(self, self.index_path)
+        else:
+            self.paragraphs = self._new_index(self.options.threshold)
+            self.documents = self._new_index(self.options.document_threshold)
+            self.paragraph_doc = GrowableArray(np.int64)  # paragraph id -> document id number
+            self.paragraph_line = GrowableArray(np.int64)  # paragraph id -> line number
+            self.document_item_doc = GrowableArray(np.int64)  # document item id -> document id number
+            self.document_ids: list[str] = []  # document id number -> Document.id
+
+    def _new_index(self, threshold: float, state: dict[str, np.ndarray] | None = None) -> NearDuplicateIndex:
+        """An index with this deduplicator's LSH banding, empty or restored from saved `state`."""
+        bands, rows = lsh_params(threshold, self.options.num_perm, self.options.lsh_recall)
+        if state is None:
+            return NearDuplicateIndex(threshold, bands, rows, self.options.bucket_cap)
+        return NearDuplicateIndex.from_state(state, threshold, bands, rows, self.options.bucket_cap)
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the index atomically to `path` (default: `index_path`); returns where it went."""
+        target = Path(path) if path is not None else self.index_path
+        if target is None:
+            raise ValueError("no index path: pass one to save() or to Deduplicator(index_path=...)")
+        save_state(self, target)
+        return target
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of index state (grows linearly with the number of paragraphs)."""
+        return (
+            self.paragraphs.nbytes
+            + self.documents.nbytes
+            + self.paragraph_doc.values.nbytes
+            + self.paragraph_line.values.nbytes
+            + self.document_item_doc.values.nbytes
+        )
+
+    def process(self, docs: list[Document]) -> list[Document]:
+        """Set `line.duplicate_of` and `doc.near_duplicates` on a batch; returns the same documents."""
+        lines = [(d, line) for d, doc in enumerate(docs) for line in doc.lines if line.status == CONTENT]
+        shingles = shingle_paragraphs([line.text for _, line in lines], self.options).unique()
+        compared = np.flatnonzero(shingles.sizes > 0)
+        sets = shingles.select(compared)
+        signatures = self.minhasher.signatures(sets)
+        doc_of = np.array([d for d, _ in lines], dtype=np.int64)[compared]
+
+        first_doc = len(self.document_ids)
+        self.document_ids.extend(doc.id for doc in docs)
+        self.paragraph_doc.append(first_doc + doc_of)
+        self.paragraph_line.append(np.array([lines[i][1].number for i in compared], dtype=np.int64))
+        found = self.paragraphs.add(sets, signatures)
+        for i in np.flatnonzero(found.canonical >= 0):
+            canonical = int(found.canonical[i])
+            lines[compared[i]][1].duplicate_of = DuplicateRef(
+                doc_id=self.document_ids[int(self.paragraph_doc.values[canonical])],
+                line=int(self.paragraph_line.values[canonical]),
+                similarity=round(float(found.similarity[i]), 4),
+            )
+        self._find_near_duplicate_documents(docs, first_doc, doc_of, sets, signatures)
+        return docs
+
+    def _find_near_duplicate_documents(
+        self, docs: list[Document], first_doc: int, doc_of: np.ndarray, sets: ShingleSets, signatures: np.ndarray
+    ) -> None:
+        """Documents are items of their own index: the set is the union of the document's paragraph
+        sets, the signature the element-wise minimum of theirs (the MinHash of a union). The
+        similarity reported is the exact Jaccard of those unions."""
+        with_text = np.unique(doc_of)  # documents with at least one compared paragraph
+        bounds = np.searchsorted(doc_of, with_text)
+        doc_sets = ShingleSets(sets.offsets[np.append(bounds, len(doc_of))], sets.hashes).unique()
+        doc_signatures = np.minimum.reduceat(signatures, bounds, axis=0) if len(bounds) else signatures
+        found = self.documents.add(doc_sets, doc_signatures)
+        self.document_item_doc.append(first_doc + with_text)
+        item_doc = self.document_item_doc.values
+        for item, other, jaccard in zip(found.item, found.other, found.jaccard):
+            docs[int(item_doc[item]) - first_doc].near_duplicates.append(
+                {"doc_id": self.document_ids[int(item_doc[other])], "jaccard": round(float(jaccard), 4)}
+            )
