@@ -1,0 +1,124 @@
+"""The whole job: read -> clean -> dedup -> classify -> write, over streaming batches.
+
+Cleaning (and language identification on the cleaned text) is per batch and runs in parallel
+worker processes with joblib; deduplication keeps corpus-wide state and classification is
+vectorised, so both run in this process, batch after batch, in input order.
+A stage that fails on a batch is retried document by document, and a document that still fails
+becomes an error record naming the stage: every input ends up in the output or in the errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from joblib import Parallel, delayed
+
+from classify.clean import CleanOptions, clean_documents
+from classify.dedup import Deduplicator, DedupOptions
+from classify.document import Document, ErrorRecord
+from classify.language import detect_language
+from classify.models import classify_documents, load_models
+from classify.readers import ReadOptions, read_documents
+from classify.writers import JsonlWriter, open_writer, write_documents, write_errors
+
+Batch = list[Document | ErrorRecord]
+
+
+@dataclass(slots=True)
+class RunOptions:
+    """Everything a run needs besides its inputs and outputs, one field per stage's options."""
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+    clean: CleanOptions = field(default_factory=CleanOptions)
+    dedup: DedupOptions = field(default_factory=DedupOptions)
+    drop_duplicates: bool = False  # drop flagged duplicate paragraphs before classification
+    target: str | None = None  # stance toward this entity instead of the article's subject
+    models_dir: Path | None = None  # None: the shipped models
+    index_path: Path | None = None  # persistent dedup index shared by successive runs
+    batch_size: int = 256
+    jobs: int = 1
+
+
+@dataclass(slots=True)
+class RunSummary:
+    documents: int = 0
+    errors: int = 0
+    lines_removed: int = 0
+    duplicate_paragraphs: int = 0
+
+    def add(self, docs: list[Document], errors: list[ErrorRecord]) -> None:
+        self.documents += len(docs)
+        self.errors += len(errors)
+        self.lines_removed += sum(1 for doc in docs for line in doc.lines if line.status == "noise")
+        self.duplicate_paragraphs += sum(1 for doc in docs for line in doc.lines if line.duplicate_of)
+
+
+def batched(items: Iterable[Document | ErrorRecord], size: int) -> Iterator[Batch]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def guarded(stage: str, step: Callable[[list[Document]], list[Document]], docs: list[Document], errors: list[ErrorRecord]) -> list[Document]:
+    """Apply `step` to the batch; if it raises, retry each document alone and record the failures."""
+    try:
+        return step(docs)
+    except Exception:  # noqa: BLE001 - any failure is turned into per-document error records
+        survivors = []
+        for doc in docs:
+            try:
+                survivors.extend(step([doc]))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(ErrorRecord(doc.source, f"{type(exc).__name__}: {exc}", stage=stage, id=doc.id))
+        return survivors
+
+
+def prepare_batch(batch: Batch, options: RunOptions) -> tuple[list[Document], list[ErrorRecord]]:
+    """Per-batch work that parallelises: cleaning, then language identification of the clean text."""
+    docs = [item for item in batch if isinstance(item, Document)]
+    errors = [item for item in batch if isinstance(item, ErrorRecord)]
+
+    def clean_and_identify(chunk: list[Document]) -> list[Document]:
+        for doc in clean_documents(chunk, options.clean):
+            doc.language = detect_language(doc.clean_text() or doc.text)
+        return chunk
+
+    return guarded("clean", clean_and_identify, docs, errors), errors
+
+
+def run(
+    inputs: Iterable[str | Path],
+    output: Path | str,
+    errors_output: Path | str,
+    options: RunOptions,
+    fmt: str = "jsonl",
+    on_batch: Callable[[list[Document], list[ErrorRecord]], None] | None = None,
+) -> RunSummary:
+    """Read `inputs`, clean, deduplicate and classify them, and write records to `output`."""
+    models = load_models(options.models_dir)
+    dedup = Deduplicator(options.dedup, index_path=options.index_path)
+    summary = RunSummary()
+    batches = batched(read_documents(inputs, options.read), options.batch_size)
+    prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
+        delayed(prepare_batch)(batch, options) for batch in batches
+    )
+    with open_writer(output, fmt) as writer, JsonlWriter(errors_output) as error_writer:
+        for docs, errors in prepared:
+            docs = guarded("dedup", dedup.process, docs, errors)
+            docs = guarded(
+                "classify",
+                lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates),
+                docs,
+                errors,
+            )
+            write_documents(writer, docs, options.drop_duplicates)
+            write_errors(error_writer, errors)
+            summary.add(docs, errors)
+            if on_batch:
+                on_batch(docs, errors)
+        if options.index_path:
+            dedup.save()
+    return summary

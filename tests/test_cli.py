@@ -1,0 +1,48 @@
+"""The command line through typer's test runner: defaults, formats, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from classify.cli import EXIT_OK, EXIT_SOME_ERRORS, EXIT_USAGE, app
+
+runner = CliRunner()
+
+
+def test_run_without_inputs_processes_the_seeds(tmp_path):
+    out = tmp_path / "seeds.jsonl"
+    result = runner.invoke(app, ["run", "--output", str(out)])
+    assert result.exit_code == EXIT_OK, result.output
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["id"] for r in records) == [
+        "000_ca1db0a250583544", "001_2ce0a0b5deedd5b2", "002_fb79e7f0bc89d135", "003_2307d7ecff4f133b"
+    ]
+    assert "003_2307d7ecff4f133b" in result.stdout  # the per-document summary table
+    assert "4 documents" in result.output
+
+
+def test_parquet_output_and_errors_exit_code(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "Сенат одобрил закон о бюджете в первом чтении после долгих дебатов."}) + "\n{oops\n")
+    out = tmp_path / "out.parquet"
+    result = runner.invoke(app, ["run", str(src), "-o", str(out), "--format", "parquet", "--quiet"])
+    assert result.exit_code == EXIT_SOME_ERRORS, result.output
+    assert pq.read_table(out).column("id").to_pylist() == ["a"]
+    error = json.loads((tmp_path / "out.errors.jsonl").read_text())
+    assert error["source"] == f"{src}:2"
+
+
+def test_usage_errors(tmp_path):
+    assert runner.invoke(app, ["run", "--format", "xml"]).exit_code == EXIT_USAGE
+    assert runner.invoke(app, ["run", "--favor", "everything"]).exit_code == EXIT_USAGE
+    assert runner.invoke(app, ["nonsense"]).exit_code == EXIT_USAGE
+
+
+def test_help_everywhere():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run",):
+        assert runner.invoke(app, [command, "--help"]).exit_code == 0
