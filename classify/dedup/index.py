@@ -130,22 +130,22 @@ def set_fingerprints(sets: ShingleSets) -> np.ndarray:
     return out
 
 
-def pair_jaccard(sets: ShingleSets, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
-    """Exact Jaccard ``|A & B| / |A | B|`` of the set pairs (rows_a[i], rows_b[i]) of `sets`
-    (sorted, duplicate-free rows): both sets of a pair are sorted together, and an intersection
-    element is a hash appearing twice in a row."""
-    out = np.zeros(len(rows_a), dtype=np.float64)
-    sizes_a, sizes_b = sets.sizes[rows_a], sets.sizes[rows_b]
+def pair_jaccard(left: ShingleSets, left_rows: np.ndarray, right: ShingleSets, right_rows: np.ndarray) -> np.ndarray:
+    """Exact Jaccard ``|A & B| / |A | B|`` of the pairs (A = left row, B = right row), rows being
+    sorted duplicate-free sets: the two sets of a pair are sorted together, and an element of the
+    intersection is a hash that appears twice in a row."""
+    out = np.zeros(len(left_rows), dtype=np.float64)
+    sizes_a, sizes_b = left.sizes[left_rows], right.sizes[right_rows]
     chunk_end = np.cumsum(sizes_a + sizes_b)
     start = 0
-    while start < len(rows_a):
+    while start < len(left_rows):
         base = chunk_end[start - 1] if start else 0
         stop = max(start + 1, int(np.searchsorted(chunk_end, base + _PAIR_CHUNK_ELEMENTS, "right")))
-        a, b = rows_a[start:stop], rows_b[start:stop]
+        a, b = left_rows[start:stop], right_rows[start:stop]
         la, lb = sizes_a[start:stop], sizes_b[start:stop]
         pair = np.arange(len(a), dtype=np.int64)
         hashes = np.concatenate(
-            (sets.hashes[concatenated_ranges(sets.offsets[a], la)], sets.hashes[concatenated_ranges(sets.offsets[b], lb)])
+            (left.hashes[concatenated_ranges(left.offsets[a], la)], right.hashes[concatenated_ranges(right.offsets[b], lb)])
         )
         owners = np.concatenate((np.repeat(pair, la), np.repeat(pair, lb)))
         order = np.lexsort((hashes, owners))
@@ -167,6 +167,18 @@ class BatchMatches:
     item: np.ndarray  # verified pairs (item, earlier item, exact Jaccard), sorted by item
     other: np.ndarray
     jaccard: np.ndarray
+    pending: _Pending  # what `NearDuplicateIndex.commit` stores
+
+
+@dataclass(slots=True)
+class _Pending:
+    sets: ShingleSets  # sets of the fresh items (exact copies share an earlier row)
+    set_row: np.ndarray
+    fresh_ids: np.ndarray
+    fingerprints: np.ndarray  # of fresh items
+    keys: np.ndarray  # LSH band keys of fresh items, flattened, with their owners
+    key_owner: np.ndarray
+    forest: _Forest
 
 
 class NearDuplicateIndex:
@@ -200,24 +212,37 @@ class NearDuplicateIndex:
     def _stored_sets(self) -> ShingleSets:
         return ShingleSets(self._offsets.values, self._hashes.values)
 
-    def _append_sets(self, sets: ShingleSets) -> None:
-        self._offsets.append(sets.offsets[1:] + self._offsets.values[-1])
-        self._hashes.append(sets.hashes)
+    def _set_sizes(self, batch: ShingleSets, ids: np.ndarray) -> np.ndarray:
+        """Set sizes of items given by id, earlier (stored) or in the current batch."""
+        base = len(self)
+        old = ids < base
+        sizes = np.empty(len(ids), dtype=np.int64)
+        sizes[old] = self._stored_sets().sizes[self._set_row.values[ids[old]]]
+        sizes[~old] = batch.sizes[ids[~old] - base]
+        return sizes
 
-    def _truncate_sets(self, rows: int) -> None:
-        self._offsets = GrowableArray(np.int64, self._offsets.values[: rows + 1])
-        self._hashes = GrowableArray(np.uint64, self._hashes.values[: self._offsets.values[-1]])
+    def _jaccard(self, batch: ShingleSets, items: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """Exact Jaccard of (batch item, earlier or batch item) pairs given by id."""
+        base = len(self)
+        old = others < base
+        out = np.empty(len(items), dtype=np.float64)
+        out[old] = pair_jaccard(batch, items[old] - base, self._stored_sets(), self._set_row.values[others[old]])
+        out[~old] = pair_jaccard(batch, items[~old] - base, batch, others[~old] - base)
+        return out
 
     def add(self, sets: ShingleSets, signatures: np.ndarray) -> BatchMatches:
-        """Insert a batch of non-empty sets (sorted, duplicate-free rows) with their MinHash
-        signatures, comparing every item with all earlier ones; returns the verified matches."""
+        """Insert a batch: `match` then `commit`."""
+        matches = self.match(sets, signatures)
+        self.commit(matches)
+        return matches
+
+    def match(self, sets: ShingleSets, signatures: np.ndarray) -> BatchMatches:
+        """Compare a batch of non-empty sets (sorted, duplicate-free rows) with their MinHash
+        signatures against all earlier items and each other, without changing the index; the
+        batch's items get ids from ``len(self)`` on, valid once `commit`ted."""
         n = len(sets)
         base = len(self)
         ids = base + np.arange(n, dtype=np.int64)
-        first_row = len(self._offsets) - 1
-        self._append_sets(sets)  # temporarily, so that pair_jaccard sees old and new sets alike
-        stored = self._stored_sets()
-        row_of = np.concatenate((self._set_row.values, first_row + np.arange(n, dtype=np.int64)))
 
         # 1. Exact copies: earliest earlier item with the same fingerprint, then checked exactly.
         fingerprints = set_fingerprints(sets)
@@ -227,7 +252,7 @@ class NearDuplicateIndex:
         query, owner = earlier_in_batch(fingerprints, ids, (copy_of < 0).astype(np.int64))
         copy_of[query] = owner
         copies = np.flatnonzero(copy_of >= 0)
-        same = pair_jaccard(stored, row_of[ids[copies]], row_of[copy_of[copies]]) == 1.0
+        same = self._jaccard(sets, ids[copies], copy_of[copies]) == 1.0
         copy_of[copies[~same]] = -1  # a fingerprint collision: treat as a new set
         copies = copies[same]
         fresh = np.flatnonzero(copy_of < 0)
@@ -242,11 +267,10 @@ class NearDuplicateIndex:
         other = np.concatenate((other, in_batch_other))
         pair_code = np.unique(item * (base + n) + other)
         item, other = pair_code // (base + n), pair_code % (base + n)
-        keep = item != other
-        size_item, size_other = stored.sizes[row_of[item]], stored.sizes[row_of[other]]
-        keep &= np.minimum(size_item, size_other) >= self.threshold * np.maximum(size_item, size_other)
+        size_item, size_other = sets.sizes[item - base], self._set_sizes(sets, other)
+        keep = (item != other) & (np.minimum(size_item, size_other) >= self.threshold * np.maximum(size_item, size_other))
         item, other = item[keep], other[keep]
-        jaccard = pair_jaccard(stored, row_of[item], row_of[other])
+        jaccard = self._jaccard(sets, item, other)
         verified = jaccard >= self.threshold
         item = np.concatenate((ids[copies], item[verified]))
         other = np.concatenate((copy_of[copies], other[verified]))
@@ -255,40 +279,49 @@ class NearDuplicateIndex:
         item, other, jaccard = item[order], other[order], jaccard[order]
 
         # 3. Clusters, in input order: a new item's root is the smallest root among its matches.
-        self._parent.append(ids)
-        parent = self._parent.values
+        # Parent changes go to an overlay first and reach the forest only in step 4.
+        forest = _Forest(self._parent.values)
         canonical = np.full(n, -1, dtype=np.int64)
-        starts = np.flatnonzero(np.concatenate(([True], item[1:] != item[:-1]))) if len(item) else []
-        bounds = list(starts) + [len(item)]
+        bounds = np.flatnonzero(np.diff(item, prepend=-1, append=-1))
         for lo, hi in zip(bounds[:-1], bounds[1:]):
-            roots = {_find(parent, int(y)) for y in other[lo:hi]}
-            root = min(roots)
-            for r in roots:
-                parent[r] = root
-            x = int(item[lo])
-            parent[x] = root
-            canonical[x - base] = root
+            canonical[item[lo] - base] = forest.union(int(item[lo]), other[lo:hi].tolist())
         flagged = np.flatnonzero(canonical >= 0)
         similarity = np.full(n, np.nan)
-        similarity[flagged] = pair_jaccard(stored, row_of[ids[flagged]], row_of[canonical[flagged]])
+        similarity[flagged] = self._jaccard(sets, ids[flagged], canonical[flagged])
 
-        # 4. Keep the sets, fingerprints and bucket keys of fresh items only.
-        self._truncate_sets(first_row)
-        self._append_sets(sets.select(fresh))
-        new_rows = np.full(n, -1, dtype=np.int64)
-        new_rows[fresh] = first_row + np.arange(len(fresh))
-        new_rows[copies] = row_of[copy_of[copies]]
-        in_batch = copies[copy_of[copies] >= base]
-        new_rows[in_batch] = new_rows[copy_of[in_batch] - base]
-        self._set_row.append(new_rows)
-        self._fingerprints.add(fingerprints[fresh], ids[fresh])
-        self._buckets.add(keys, key_owner)
-        return BatchMatches(ids, canonical, similarity, item, other, jaccard)
+        set_row = np.empty(n, dtype=np.int64)
+        set_row[fresh] = len(self._offsets) - 1 + np.arange(len(fresh))
+        set_row[copies] = self._set_row_of(copy_of[copies], set_row, base)
+        pending = _Pending(sets.select(fresh), set_row, ids[fresh], fingerprints[fresh], keys, key_owner, forest)
+        return BatchMatches(ids, canonical, similarity, item, other, jaccard, pending)
+
+    def commit(self, matches: BatchMatches) -> None:
+        """Store a matched batch: parents, then sets, fingerprints and bucket keys of fresh items."""
+        if len(matches.ids) and matches.ids[0] != len(self):
+            raise ValueError("the index changed since this batch was matched")
+        pending = matches.pending
+        self._parent.append(matches.ids)
+        pending.forest.write_to(self._parent.values)
+        self._offsets.append(pending.sets.offsets[1:] + self._offsets.values[-1])
+        self._hashes.append(pending.sets.hashes)
+        self._set_row.append(pending.set_row)
+        self._fingerprints.add(pending.fingerprints, pending.fresh_ids)
+        self._buckets.add(pending.keys, pending.key_owner)
+
+    def _set_row_of(self, items: np.ndarray, batch_rows: np.ndarray, base: int) -> np.ndarray:
+        """Set rows of items given by id, earlier (stored) or in the current batch."""
+        rows = np.empty(len(items), dtype=np.int64)
+        old = items < base
+        rows[old] = self._set_row.values[items[old]]
+        rows[~old] = batch_rows[items[~old] - base]
+        return rows
 
     def clusters(self) -> np.ndarray:
-        """The canonical (first) item of every item's cluster."""
-        parent = self._parent.values
-        return np.array([_find(parent, i) for i in range(len(parent))], dtype=np.int64)
+        """The canonical (first) item of every item's cluster, by pointer jumping over the forest."""
+        roots = self._parent.values.copy()
+        while not np.array_equal(jumped := roots[roots], roots):
+            roots = jumped
+        return roots
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays that fully describe the index (see `from_state`)."""
@@ -319,9 +352,34 @@ class NearDuplicateIndex:
         return index
 
 
-def _find(parent: np.ndarray, x: int) -> int:
-    """Root of x, halving the path on the way (Tarjan & van Leeuwen 1984)."""
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = int(parent[x])
-    return x
+class _Forest:
+    """Union-find over item ids with the root of a tree being its smallest id (Tarjan 1975):
+    new parents are kept in an overlay until `write_to`, and new items start as their own roots."""
+
+    def __init__(self, parent: np.ndarray) -> None:
+        self._parent = parent
+        self._changes: dict[int, int] = {}
+
+    def _get(self, x: int) -> int:
+        if x in self._changes:
+            return self._changes[x]
+        return int(self._parent[x]) if x < len(self._parent) else x
+
+    def find(self, x: int) -> int:
+        while (up := self._get(x)) != x:
+            self._changes[x] = self._get(up)  # path halving
+            x = up
+        return x
+
+    def union(self, item: int, others: list[int]) -> int:
+        """Join `item` with `others` (all earlier); returns the cluster's root, its first item."""
+        roots = {self.find(other) for other in others}
+        root = min(roots)
+        for r in roots | {item}:
+            if r != root:
+                self._changes[r] = root
+        return root
+
+    def write_to(self, parent: np.ndarray) -> None:
+        for x, up in self._changes.items():
+            parent[x] = up

@@ -29,7 +29,7 @@ SCHEME = "affine32"
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
 _BAND_BASE = 0x9FB21C651E98DF25
 _BAND_SALT = 0xBF58476D1CE4E5B9
-_CHUNK_ELEMENTS = 1 << 21  # shingles x permutations per chunk: 8 MB of uint32, cache-friendly
+_CHUNK_ELEMENTS = 1 << 20  # shingles x permutations per chunk: 4 MB of uint32, cache-friendly
 
 
 def fmix32(values: np.ndarray) -> np.ndarray:
@@ -56,24 +56,27 @@ class MinHasher:
         self.b = np.asarray(b, dtype=np.uint32)
 
     def signatures(self, sets: ShingleSets) -> np.ndarray:
-        """(n, num_perm) uint32 signatures; a paragraph without shingles gets the empty signature."""
-        n = len(sets)
-        out = np.full((n, self.num_perm), EMPTY, dtype=np.uint32)
+        """(n, num_perm) uint32 signatures; a paragraph without shingles gets the empty signature.
+
+        Work is done in (num_perm x shingles) chunks of about `_CHUNK_ELEMENTS` in one reused
+        buffer, reduced along the contiguous axis: both keep the chunk in cache.
+        """
+        out = np.full((self.num_perm, len(sets)), EMPTY, dtype=np.uint32)
         premixed = fmix32(sets.hashes.astype(np.uint32))  # astype keeps the low 32 bits
-        nonempty = np.flatnonzero(sets.sizes > 0)
-        rows_per_chunk = max(1, _CHUNK_ELEMENTS // self.num_perm)
-        start = 0
-        while start < len(nonempty):
-            # A chunk ends on a paragraph boundary and holds about `rows_per_chunk` shingles.
-            lo = sets.offsets[nonempty[start]]
-            stop = max(start + 1, int(np.searchsorted(sets.offsets[nonempty + 1], lo + rows_per_chunk, "right")))
-            rows = nonempty[start:stop]
-            hi = sets.offsets[rows[-1] + 1]
-            permuted = premixed[lo:hi, None] * self.a
-            permuted += self.b
-            out[rows] = np.minimum.reduceat(permuted, sets.offsets[rows] - lo, axis=0)
-            start = stop
-        return out
+        rows = np.flatnonzero(sets.sizes > 0)
+        starts = sets.offsets[rows]
+        per_chunk = max(1, _CHUNK_ELEMENTS // self.num_perm)
+        bounds = np.unique(np.append(np.searchsorted(starts, np.arange(0, len(premixed), per_chunk)), len(rows)))
+        chunk_sizes = sets.offsets[rows[bounds[1:] - 1] + 1] - starts[bounds[:-1]]
+        buffer = np.empty(self.num_perm * int(chunk_sizes.max(initial=1)), dtype=np.uint32)
+        a, b = self.a[:, None], self.b[:, None]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            first, last = starts[lo], sets.offsets[rows[hi - 1] + 1]
+            permuted = buffer[: self.num_perm * (last - first)].reshape(self.num_perm, last - first)
+            np.multiply(a, premixed[None, first:last], out=permuted)
+            permuted += b
+            out[:, rows[lo:hi]] = np.minimum.reduceat(permuted, starts[lo:hi] - first, axis=1)
+        return np.ascontiguousarray(out.T)
 
     def lean_minhash(self, signature: np.ndarray) -> LeanMinHash:
         """One signature as a datasketch ``LeanMinHash`` (for datasketch's LSH, serialisation, ...)."""

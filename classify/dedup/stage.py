@@ -68,43 +68,47 @@ class Deduplicator:
         )
 
     def process(self, docs: list[Document]) -> list[Document]:
-        """Set `line.duplicate_of` and `doc.near_duplicates` on a batch; returns the same documents."""
+        """Set `line.duplicate_of` and `doc.near_duplicates` on a batch; returns the same documents.
+
+        Both indexes are matched before either is committed, so a failure leaves the state unchanged
+        (the pipeline may then retry the batch document by document).
+        """
         lines = [(d, line) for d, doc in enumerate(docs) for line in doc.lines if line.status == CONTENT]
         shingles = shingle_paragraphs([line.text for _, line in lines], self.options).unique()
         compared = np.flatnonzero(shingles.sizes > 0)
         sets = shingles.select(compared)
         signatures = self.minhasher.signatures(sets)
         doc_of = np.array([d for d, _ in lines], dtype=np.int64)[compared]
+        line_numbers = np.array([lines[i][1].number for i in compared], dtype=np.int64)
 
-        first_doc = len(self.document_ids)
-        self.document_ids.extend(doc.id for doc in docs)
-        self.paragraph_doc.append(first_doc + doc_of)
-        self.paragraph_line.append(np.array([lines[i][1].number for i in compared], dtype=np.int64))
-        found = self.paragraphs.add(sets, signatures)
-        for i in np.flatnonzero(found.canonical >= 0):
-            canonical = int(found.canonical[i])
-            lines[compared[i]][1].duplicate_of = DuplicateRef(
-                doc_id=self.document_ids[int(self.paragraph_doc.values[canonical])],
-                line=int(self.paragraph_line.values[canonical]),
-                similarity=round(float(found.similarity[i]), 4),
-            )
-        self._find_near_duplicate_documents(docs, first_doc, doc_of, sets, signatures)
-        return docs
-
-    def _find_near_duplicate_documents(
-        self, docs: list[Document], first_doc: int, doc_of: np.ndarray, sets: ShingleSets, signatures: np.ndarray
-    ) -> None:
-        """Documents are items of their own index: the set is the union of the document's paragraph
-        sets, the signature the element-wise minimum of theirs (the MinHash of a union). The
-        similarity reported is the exact Jaccard of those unions."""
-        with_text = np.unique(doc_of)  # documents with at least one compared paragraph
+        # Documents are items of their own index: the set is the union of their paragraph sets,
+        # the signature the element-wise minimum of theirs (the MinHash of a union).
+        with_text = np.unique(doc_of)
         bounds = np.searchsorted(doc_of, with_text)
         doc_sets = ShingleSets(sets.offsets[np.append(bounds, len(doc_of))], sets.hashes).unique()
         doc_signatures = np.minimum.reduceat(signatures, bounds, axis=0) if len(bounds) else signatures
-        found = self.documents.add(doc_sets, doc_signatures)
+        paragraph_matches = self.paragraphs.match(sets, signatures)
+        document_matches = self.documents.match(doc_sets, doc_signatures)
+
+        first_doc = len(self.document_ids)
+        self.paragraphs.commit(paragraph_matches)
+        self.documents.commit(document_matches)
+        self.document_ids.extend(doc.id for doc in docs)
+        self.paragraph_doc.append(first_doc + doc_of)
+        self.paragraph_line.append(line_numbers)
         self.document_item_doc.append(first_doc + with_text)
+
+        paragraph_doc, paragraph_line = self.paragraph_doc.values, self.paragraph_line.values
+        for i in np.flatnonzero(paragraph_matches.canonical >= 0):
+            canonical = int(paragraph_matches.canonical[i])
+            lines[compared[i]][1].duplicate_of = DuplicateRef(
+                doc_id=self.document_ids[int(paragraph_doc[canonical])],
+                line=int(paragraph_line[canonical]),
+                similarity=round(float(paragraph_matches.similarity[i]), 4),
+            )
         item_doc = self.document_item_doc.values
-        for item, other, jaccard in zip(found.item, found.other, found.jaccard):
+        for item, other, jaccard in zip(document_matches.item, document_matches.other, document_matches.jaccard):
             docs[int(item_doc[item]) - first_doc].near_duplicates.append(
                 {"doc_id": self.document_ids[int(item_doc[other])], "jaccard": round(float(jaccard), 4)}
             )
+        return docs
