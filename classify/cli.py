@@ -22,6 +22,7 @@ from rich.table import Table
 from classify.clean import CleanOptions
 from classify.dedup import DedupOptions
 from classify.document import Document, ErrorRecord
+from classify.models import ModelError
 from classify.pipeline import RunOptions, run as run_pipeline
 from classify.readers import ReadOptions
 from classify.writers import errors_path_for
@@ -95,6 +96,8 @@ def run(
     models: Optional[Path] = typer.Option(None, help="Directory of the topic and stance models (default: the shipped ones)."),
     jobs: int = typer.Option(1, "--jobs", "-j", min=-1, help="Worker processes for cleaning (-1: all cores)."),
     batch_size: int = typer.Option(256, min=1, help="Documents per streaming batch."),
+    checkpoint_every: int = typer.Option(64, min=1, help="Batches between checkpoints of a resumable run."),
+    resume: bool = typer.Option(False, help="Go on with an interrupted run (same inputs and options) from its last checkpoint."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary table."),
 ) -> None:
     """Run the whole pipeline: read -> clean -> dedup -> classify -> write."""
@@ -113,6 +116,7 @@ def run(
         index_path=index,
         batch_size=batch_size,
         jobs=jobs,
+        checkpoint_every=checkpoint_every,
     )
     errors_output = errors_path_for(output)
     shown: list[Document] = []
@@ -129,8 +133,8 @@ def run(
     with progress:
         task = progress.add_task("classifying", total=None)
         try:
-            summary = run_pipeline(inputs, output, errors_output, options, fmt.value, on_batch)
-        except (FileNotFoundError, PermissionError, ValueError) as exc:
+            summary = run_pipeline(inputs, output, errors_output, options, fmt.value, on_batch, resume)
+        except (OSError, ValueError, ModelError) as exc:  # missing models, bad index, unwritable output...
             fail(str(exc))
     if not quiet and shown and len(shown) <= SUMMARY_ROWS and str(output) != "-":
         # A terminal gets its own width; a pipe or file gets a width that keeps rows on one line.

@@ -10,19 +10,19 @@ becomes an error record naming the stage: every input ends up in the output or i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 
 from joblib import Parallel, delayed
 
+from classify.checkpoint import open_output, run_fingerprint
 from classify.clean import CleanOptions, clean_documents
 from classify.dedup import Deduplicator, DedupOptions
 from classify.document import Document, ErrorRecord
 from classify.language import detect_language
 from classify.models import classify_documents, load_models
 from classify.readers import ReadOptions, read_documents
-from classify.writers import JsonlWriter, open_writer, write_documents, write_errors
 
 Batch = list[Document | ErrorRecord]
 
@@ -40,6 +40,7 @@ class RunOptions:
     index_path: Path | None = None  # persistent dedup index shared by successive runs
     batch_size: int = 256
     jobs: int = 1
+    checkpoint_every: int = 64  # batches per committed window of a resumable run
 
 
 @dataclass(slots=True)
@@ -76,8 +77,9 @@ def guarded(stage: str, step: Callable[[list[Document]], list[Document]], docs: 
         return survivors
 
 
-def prepare_batch(batch: Batch, options: RunOptions) -> tuple[list[Document], list[ErrorRecord]]:
-    """Per-batch work that parallelises: cleaning, then language identification of the clean text."""
+def prepare_batch(batch: Batch, options: RunOptions) -> tuple[list[Document], list[ErrorRecord], int]:
+    """Per-batch work that parallelises: cleaning, then language identification of the clean text.
+    Returns the batch's documents, its error records, and its number of input items."""
     docs = [item for item in batch if isinstance(item, Document)]
     errors = [item for item in batch if isinstance(item, ErrorRecord)]
 
@@ -86,7 +88,7 @@ def prepare_batch(batch: Batch, options: RunOptions) -> tuple[list[Document], li
             doc.language = detect_language(doc.clean_text() or doc.text)
         return chunk
 
-    return guarded("clean", clean_and_identify, docs, errors), errors
+    return guarded("clean", clean_and_identify, docs, errors), errors, len(batch)
 
 
 def run(
@@ -96,29 +98,42 @@ def run(
     options: RunOptions,
     fmt: str = "jsonl",
     on_batch: Callable[[list[Document], list[ErrorRecord]], None] | None = None,
+    resume: bool = False,
 ) -> RunSummary:
-    """Read `inputs`, clean, deduplicate and classify them, and write records to `output`."""
+    """Read `inputs`, clean, deduplicate and classify them, and write records to `output`.
+
+    With `resume`, a run interrupted before (see `classify.checkpoint`) goes on where its last
+    checkpoint left it, and the output is the same as an uninterrupted run's.
+    """
+    inputs = [str(item) for item in inputs]
     models = load_models(options.models_dir)
-    dedup = Deduplicator(options.dedup, index_path=options.index_path)
-    summary = RunSummary()
-    batches = batched(read_documents(inputs, options.read), options.batch_size)
+    fingerprint = run_fingerprint(_settings(inputs, options, fmt))
+    sink = open_output(output, Path(errors_output), fmt, fingerprint, resume, every_batches=options.checkpoint_every)
+    dedup = Deduplicator(options.dedup, index_path=sink.dedup_state or options.index_path)
+    summary = RunSummary(**sink.summary)
+    items = islice(read_documents(inputs, options.read), sink.items_done, None)
     prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(prepare_batch)(batch, options) for batch in batches
+        delayed(prepare_batch)(batch, options) for batch in batched(items, options.batch_size)
     )
-    with open_writer(output, fmt) as writer, JsonlWriter(errors_output) as error_writer:
-        for docs, errors in prepared:
-            docs = guarded("dedup", dedup.process, docs, errors)
-            docs = guarded(
-                "classify",
-                lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates),
-                docs,
-                errors,
-            )
-            write_documents(writer, docs, options.drop_duplicates)
-            write_errors(error_writer, errors)
-            summary.add(docs, errors)
-            if on_batch:
-                on_batch(docs, errors)
-        if options.index_path:
-            dedup.save()
+    for docs, errors, n_items in prepared:
+        docs = guarded("dedup", dedup.process, docs, errors)
+        docs = guarded(
+            "classify",
+            lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates),
+            docs,
+            errors,
+        )
+        summary.add(docs, errors)
+        sink.write(docs, errors, n_items, asdict(summary), options.drop_duplicates, dedup.save)
+        if on_batch:
+            on_batch(docs, errors)
+    sink.finish()
+    if options.index_path:
+        dedup.save(options.index_path)
     return summary
+
+
+def _settings(inputs: list[str], options: RunOptions, fmt: str) -> tuple:
+    """What decides a run's output; batch size and worker count do not."""
+    return (inputs, fmt, options.read, options.clean, options.dedup, options.drop_duplicates,
+            options.target, str(options.models_dir), str(options.index_path))

@@ -19,7 +19,7 @@ from classify.document import Document, ErrorRecord
 FORMATS = ("jsonl", "parquet")
 
 
-class _AtomicFile:
+class AtomicFile:
     """A temporary file in the destination's directory, renamed over the destination on commit."""
 
     def __init__(self, path: Path) -> None:
@@ -44,7 +44,7 @@ class JsonlWriter:
         if str(path) == "-":
             self._atomic, self._stream = None, sys.stdout
         else:
-            self._atomic = _AtomicFile(Path(path))
+            self._atomic = AtomicFile(Path(path))
             self._stream: TextIO = open(self._atomic.tmp, "w", encoding="utf-8")
 
     def write(self, records: list[dict[str, Any]]) -> None:
@@ -119,7 +119,7 @@ class ParquetWriter:
             raise ValueError("Parquet output needs a file path, not standard output")
         self.count = 0
         self._schema = _parquet_schema()
-        self._atomic = _AtomicFile(Path(path))
+        self._atomic = AtomicFile(Path(path))
         self._writer = pq.ParquetWriter(self._atomic.tmp, self._schema)
 
     def write(self, records: list[dict[str, Any]]) -> None:
@@ -128,8 +128,12 @@ class ParquetWriter:
         if not records:
             return
         rows = [{**r, "metadata": json.dumps(r["metadata"], ensure_ascii=False)} for r in records]
-        self._writer.write_table(pa.Table.from_pylist(rows, schema=self._schema))
-        self.count += len(records)
+        self.write_table(pa.Table.from_pylist(rows, schema=self._schema))
+
+    def write_table(self, table) -> None:
+        """Append rows already in this schema (e.g. a row group of another output of ours)."""
+        self._writer.write_table(table)
+        self.count += table.num_rows
 
     def close(self, commit: bool = True) -> None:
         self._writer.close()

@@ -1,0 +1,210 @@
+"""Resumable runs: output written in committed parts, with a manifest as the commit point.
+
+While a run writes to OUTPUT, its records go to a work directory `OUTPUT.partial/`: one part file
+of documents and one of errors per checkpoint window, each renamed into place when the window
+closes, then the deduplicator's state, then `manifest.json` (how many input items are done, which
+parts hold them, the running summary). The manifest is written last and atomically, so after a
+crash (even `kill -9`) it describes a consistent prefix of the run: `--resume` skips that many
+input items, restores the deduplicator, and goes on. When the run ends, the parts are joined into
+OUTPUT and the errors file (both atomically) and the work directory is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from classify.document import Document, ErrorRecord
+from classify.writers import JsonlWriter, AtomicFile, open_writer, write_documents, write_errors
+
+MANIFEST_VERSION = 1
+
+
+class ResumeError(ValueError):
+    """The work directory cannot be resumed: another run's, another version's, or unreadable."""
+
+
+def run_fingerprint(settings: Any) -> str:
+    """A digest of everything that decides a run's output (inputs and options), for resume checks."""
+    return hashlib.sha256(repr(settings).encode("utf-8")).hexdigest()[:32]
+
+
+class Checkpoint:
+    """Writes a run's records in committed windows and resumes from the last committed one.
+
+    every_batches / every_seconds: a window closes after this many batches or seconds, whichever
+    comes first; each close costs one save of the deduplicator's state.
+    """
+
+    def __init__(
+        self,
+        output: Path,
+        errors_output: Path,
+        fmt: str,
+        fingerprint: str,
+        resume: bool = False,
+        every_batches: int = 64,
+        every_seconds: float = 60.0,
+    ) -> None:
+        self.output, self.errors_output, self.fmt = Path(output), Path(errors_output), fmt
+        self.workdir = self.output.with_name(self.output.name + ".partial")
+        self.fingerprint = fingerprint
+        self.every_batches, self.every_seconds = every_batches, every_seconds
+        self.manifest: dict[str, Any] = {
+            "version": MANIFEST_VERSION, "fingerprint": fingerprint, "items_done": 0, "parts": 0, "summary": {},
+        }
+        if resume and (self.workdir / "manifest.json").exists():
+            self._load_manifest()
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir.mkdir(parents=True)
+        # Parts beyond the manifest belong to a window that never committed: drop them.
+        for stray in self.workdir.glob("part-*"):
+            if int(stray.name.split("-")[1].split(".")[0]) >= self.manifest["parts"]:
+                stray.unlink()
+        self._writers: tuple[Any, JsonlWriter] | None = None
+        self._pending_summary: dict[str, int] = self.manifest["summary"]
+        self._pending_items = 0
+        self._window_batches = 0
+        self._window_started = time.monotonic()
+
+    @property
+    def items_done(self) -> int:
+        return self.manifest["items_done"]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return self.manifest["summary"]
+
+    @property
+    def dedup_state(self) -> Path | None:
+        path = self.workdir / "dedup.npz"
+        return path if path.exists() and self.items_done else None
+
+    def _load_manifest(self) -> None:
+        try:
+            manifest = json.loads((self.workdir / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ResumeError(f"{self.workdir}: unreadable manifest ({exc}); delete the directory to start over") from exc
+        if manifest.get("version") != MANIFEST_VERSION:
+            raise ResumeError(f"{self.workdir}: manifest version {manifest.get('version')}, expected {MANIFEST_VERSION}")
+        if manifest.get("fingerprint") != self.fingerprint:
+            raise ResumeError(
+                f"{self.workdir}: left by a run with other inputs or options; rerun with the same ones "
+                "or without --resume to start over"
+            )
+        self.manifest = manifest
+
+    def _part(self, kind: str, number: int) -> Path:
+        suffix = self.fmt if kind == "docs" else "jsonl"
+        return self.workdir / f"part-{number:06d}.{kind}.{suffix}"
+
+    def write(
+        self,
+        docs: list[Document],
+        errors: list[ErrorRecord],
+        items: int,
+        summary: dict[str, int],
+        drop_duplicates: bool,
+        save_state: Callable[[Path], object],
+    ) -> None:
+        """Add one batch (`items` input items; `summary`: the run's totals with it) to the open
+        window; close the window when it is due."""
+        if self._writers is None:
+            number = self.manifest["parts"]
+            self._writers = (open_writer(self._part("docs", number), self.fmt), JsonlWriter(self._part("errors", number)))
+        write_documents(self._writers[0], docs, drop_duplicates)
+        write_errors(self._writers[1], errors)
+        self._pending_items += items
+        self._pending_summary = summary
+        self._window_batches += 1
+        if self._window_batches >= self.every_batches or time.monotonic() - self._window_started >= self.every_seconds:
+            self.commit(save_state)
+
+    def commit(self, save_state: Callable[[Path], object]) -> None:
+        """Close the open window: parts, then deduplicator state, then the manifest (the commit point)."""
+        if self._writers is not None:
+            for writer in self._writers:
+                writer.close()
+            self._writers = None
+            save_state(self.workdir / "dedup.npz")
+            self.manifest["parts"] += 1
+            self.manifest["items_done"] += self._pending_items
+            self.manifest["summary"] = self._pending_summary
+            manifest = AtomicFile(self.workdir / "manifest.json")
+            manifest.tmp.write_text(json.dumps(self.manifest), encoding="utf-8")
+            manifest.commit()
+        self._pending_items = self._window_batches = 0
+        self._window_started = time.monotonic()
+
+    def finish(self) -> None:
+        """Join the parts into the outputs (atomically) and remove the work directory."""
+        parts = range(self.manifest["parts"])
+        if self._writers is not None:  # the last window needs no checkpoint: the run is complete
+            for writer in self._writers:
+                writer.close()
+            parts = range(self.manifest["parts"] + 1)
+        if self.fmt == "jsonl":
+            _concatenate([self._part("docs", n) for n in parts], self.output)
+        else:
+            _concatenate_parquet([self._part("docs", n) for n in parts], self.output)
+        _concatenate([self._part("errors", n) for n in parts], self.errors_output)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _concatenate(parts: list[Path], target: Path) -> None:
+    out = AtomicFile(target)
+    with open(out.tmp, "wb") as sink:
+        for part in parts:
+            with open(part, "rb") as source:
+                shutil.copyfileobj(source, sink, 1 << 20)
+        sink.flush()
+        os.fsync(sink.fileno())
+    out.commit()
+
+
+def _concatenate_parquet(parts: list[Path], target: Path) -> None:
+    import pyarrow.parquet as pq
+
+    with open_writer(target, "parquet") as writer:
+        for part in parts:
+            file = pq.ParquetFile(part)
+            for group in range(file.num_row_groups):
+                writer.write_table(file.read_row_group(group))
+
+
+class DirectOutput:
+    """Output without checkpoints, for standard output (which cannot be resumed or renamed)."""
+
+    items_done = 0
+    dedup_state = None
+    summary: dict[str, int] = {}
+
+    def __init__(self, output: Path | str, errors_output: Path, fmt: str) -> None:
+        self._docs = open_writer(output, fmt)
+        self._errors = JsonlWriter(errors_output)
+
+    def write(self, docs, errors, items, summary, drop_duplicates, save_state) -> None:  # noqa: ARG002
+        write_documents(self._docs, docs, drop_duplicates)
+        write_errors(self._errors, errors)
+
+    def finish(self) -> None:
+        self._docs.close()
+        self._errors.close()
+
+
+def open_output(
+    output: Path | str, errors_output: Path, fmt: str, fingerprint: str, resume: bool = False, **window: Any
+) -> Checkpoint | DirectOutput:
+    """Checkpointed output for a file, direct output for "-" (stdout)."""
+    if str(output) == "-":
+        if resume:
+            raise ResumeError("--resume needs an output file, not standard output")
+        return DirectOutput(output, errors_output, fmt)
+    return Checkpoint(Path(output), errors_output, fmt, fingerprint, resume, **window)

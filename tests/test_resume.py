@@ -1,0 +1,86 @@
+"""Resumable runs: kill -9 in the middle, then --resume gives exactly the uninterrupted output."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from classify.checkpoint import ResumeError
+from classify.pipeline import RunOptions, run
+
+WORDS = (
+    "правительство президент министр заявил сообщил экономика бюджет рост снижение закон совет "
+    "безопасность регион страна переговоры соглашение компания рынок цены налог суд полиция "
+    "выборы депутаты парламент культура спорт матч команда университет исследование"
+).split()
+
+
+def make_corpus(path, n_docs: int, seed: int = 0) -> None:
+    """Documents of a few sentences, some sharing a paragraph (so the dedup state matters), one broken line."""
+    rng = random.Random(seed)
+    shared = [" ".join(rng.choices(WORDS, k=14)).capitalize() + "." for _ in range(20)]
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(n_docs):
+            paragraphs = [" ".join(rng.choices(WORDS, k=rng.randint(10, 20))).capitalize() + "." for _ in range(3)]
+            if i % 7 == 0:
+                paragraphs.append(rng.choice(shared))
+            out.write(json.dumps({"id": f"d{i}", "text": "\n".join(paragraphs)}, ensure_ascii=False) + "\n")
+            if i == n_docs // 2:
+                out.write("{not json\n")
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "classify", "run", *args, "--quiet"]
+
+
+def test_kill_and_resume_gives_identical_output(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    make_corpus(corpus, 4000)
+    common = ["--batch-size", "20", "--checkpoint-every", "2"]
+
+    reference = tmp_path / "reference.jsonl"
+    subprocess.run(cli(str(corpus), "-o", str(reference), *common), check=False, timeout=600)
+
+    output = tmp_path / "out.jsonl"
+    manifest = tmp_path / "out.jsonl.partial" / "manifest.json"
+    process = subprocess.Popen(cli(str(corpus), "-o", str(output), *common))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if manifest.exists() and json.loads(manifest.read_text())["items_done"] >= 400:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run finished before it could be killed: make the corpus larger"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done = json.loads(manifest.read_text())["items_done"]
+    assert 0 < done < 4001 and not output.exists()
+
+    resumed = subprocess.run(cli(str(corpus), "-o", str(output), *common, "--resume"), timeout=600)
+    assert resumed.returncode == 1  # one malformed line: finished with errors
+    assert output.read_bytes() == reference.read_bytes()
+    assert (tmp_path / "out.errors.jsonl").read_text() == (tmp_path / "reference.errors.jsonl").read_text()
+    assert not (tmp_path / "out.jsonl.partial").exists()
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == len({r["id"] for r in records}) == 4000
+    assert any(r["duplicates"] for r in records[done:])  # dedup state survived the restart
+
+
+def test_resume_refuses_other_inputs_or_options(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    make_corpus(corpus, 30)
+    out = tmp_path / "o.jsonl"
+    partial = tmp_path / "o.jsonl.partial"
+    partial.mkdir()
+    (partial / "manifest.json").write_text(json.dumps({"version": 1, "fingerprint": "other", "items_done": 5, "parts": 1, "summary": {}}))
+    with pytest.raises(ResumeError, match="other inputs or options"):
+        run([corpus], out, tmp_path / "o.errors.jsonl", RunOptions(), resume=True)
+    # Without --resume the stale work directory is discarded and the run starts over.
+    summary = run([corpus], out, tmp_path / "o.errors.jsonl", RunOptions())
+    assert summary.documents == 30 and not partial.exists()
