@@ -15,6 +15,8 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 
@@ -33,6 +35,7 @@ from classify.models.training import evaluate, train  # noqa: E402
 
 COMMAND = "python models/build.py"
 SEED = 0
+TRAINING_C = {"topic": 0.5, "stance": 1.0}
 
 
 def license_line(folder: Path) -> str:
@@ -57,7 +60,14 @@ def build_task(task: str, root: Path) -> tuple[TextModel, dict[str, dict]]:
             for name in training
         },
     }
-    model = train(combined.texts, combined.labels, task, combined.targets or None, seed=SEED, info=info)
+    # Each set weighs as much as any other (weight = mean set size / set size), so the small
+    # raw-text and multilingual sets are not drowned by the large lemmatised Lenta set.
+    sizes = [len(splits[name]["train"]) for name in training]
+    weights = np.concatenate([np.full(n, np.mean(sizes) / n) for n in sizes])
+    model = train(
+        combined.texts, combined.labels, task, combined.targets or None,
+        C=TRAINING_C[task], seed=SEED, sample_weight=weights if task == "topic" else None, info=info,
+    )
     results = {}
     for name in names:
         test = splits[name]["test"]
@@ -87,12 +97,15 @@ def model_card(models: dict[str, TextModel], root: Path, out: Path) -> str:
         "",
         "Hashed features (2^18 buckets, no vocabulary): word unigrams, 5-character word prefixes",
         "(truncation stems) and their bigrams, character 3- and 5-grams; sublinear tf x idf, L2 rows.",
-        "One-vs-rest LinearSVC (C=1, balanced class weights) with a softmax calibration map fitted on",
-        "3-fold out-of-fold scores. See `classify/models/features.py` and `classify/models/linear.py`.",
+        "One-vs-rest LinearSVC (balanced class weights; topic C=0.5 with every training set weighted",
+        "equally, stance C=1) with a softmax calibration map fitted on 3-fold out-of-fold scores.",
+        "See `classify/models/features.py` and `classify/models/linear.py`.",
         "",
-        "Document stance = mean of sentence distributions over the sentences mentioning the target",
-        "(mentions replaced by a placeholder token), or over all sentences when no target is named;",
-        "evidence = the 3 sentences most confident in the winning label.",
+        "Stance is learned on sentences/quotes. For a targeted example (RuSentNE, or `--target` at",
+        "inference) the target's mentions become a placeholder token and the words within 3 of a",
+        "mention get their own features. Document stance = mean of the sentence distributions over",
+        "the sentences mentioning the target, or over all sentences (at most 60) when no target is",
+        "named; evidence = the 3 sentences most confident in the winning label.",
         "",
         "## Training data and licenses",
         "",

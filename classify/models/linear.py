@@ -52,8 +52,11 @@ class CalibratedLinearClassifier:
     def _svm(self) -> LinearSVC:
         return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
 
-    def fit(self, X: sp.csr_matrix, y: list[str] | np.ndarray) -> CalibratedLinearClassifier:
+    def fit(
+        self, X: sp.csr_matrix, y: list[str] | np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> CalibratedLinearClassifier:
         y = np.asarray(y)
+        weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.classes_ = np.unique(y)
         n_classes = len(self.classes_)
         # Out-of-fold SVM scores, the evidence the calibration map learns from.
@@ -62,13 +65,14 @@ class CalibratedLinearClassifier:
         if folds >= 2:
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             for train, held in splitter.split(X, y):
-                oof[held] = self._scores(self._svm().fit(X[train], y[train]), X[held], n_classes)
-        svm = self._svm().fit(X, y)
+                fold_svm = self._svm().fit(X[train], y[train], sample_weight=weight[train])
+                oof[held] = self._scores(fold_svm, X[held], n_classes)
+        svm = self._svm().fit(X, y, sample_weight=weight)
         self.coef_ = self._as_matrix(svm.coef_, n_classes).astype(np.float32)
         self.intercept_ = self._as_vector(svm.intercept_, n_classes).astype(np.float32)
         if folds < 2:
             oof = X @ self.coef_.T + self.intercept_
-        calibration = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y)
+        calibration = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y, sample_weight=weight)
         self.calibration_coef_ = self._as_matrix(calibration.coef_, n_classes).astype(np.float32)
         self.calibration_intercept_ = self._as_vector(calibration.intercept_, n_classes).astype(np.float32)
         return self

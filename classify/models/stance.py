@@ -16,6 +16,8 @@ import numpy as np
 # digit or opening quote, or at a line break.
 _SENTENCE_END = re.compile(r"([.!?…][»\"')\]]?)[ \t]+(?=[«\"'(\[\dA-ZА-ЯЁӘҒҚҢӨҰҮҺІÀ-ÖØ-Þ])")
 TARGET_TOKEN = "targetentity"  # what a target mention becomes, so the model learns no entity names
+NEAR_MARK = "ǂ"  # prefix of words near a target mention: a letter (kept by the features) no language uses
+TARGET_WINDOW = 3  # words either side of a mention that also count as "near the target" features
 _MIN_STEM = 4
 
 
@@ -42,9 +44,19 @@ def target_pattern(target: str) -> re.Pattern[str] | None:
     return re.compile(r"\W+".join(parts), re.IGNORECASE)
 
 
-def mark_target(sentence: str, pattern: re.Pattern[str]) -> str:
-    """Replace every target mention by `TARGET_TOKEN`."""
-    return pattern.sub(TARGET_TOKEN, sentence)
+def mark_target(sentence: str, pattern: re.Pattern[str], window: int = TARGET_WINDOW) -> str:
+    """Replace every target mention by `TARGET_TOKEN` and append the words within `window` of one.
+
+    The appended words carry `NEAR_MARK`, so they hash to their own features: what is said right
+    next to the target weighs separately from the rest of the sentence (RuSentNE sentences often
+    name several entities with different stances).
+    """
+    masked = pattern.sub(f" {TARGET_TOKEN} ", sentence)
+    words = re.findall(r"\w+", masked)
+    at = [i for i, word in enumerate(words) if word == TARGET_TOKEN]
+    near = sorted({j for i in at for j in range(max(0, i - window), min(len(words), i + window + 1))})
+    context = " ".join(NEAR_MARK + words[j] for j in near if words[j] != TARGET_TOKEN)
+    return f"{masked} {context}" if context else masked
 
 
 def aggregate(
