@@ -88,6 +88,8 @@ def run(
     glob: str = typer.Option("*", help="Which files of a directory input to read (recursively)."),
     text_field: str = typer.Option("text", help="Field holding the text in JSONL/CSV/Parquet inputs."),
     id_field: str = typer.Option("id", help="Field holding the document id in JSONL/CSV/Parquet inputs."),
+    max_bytes: int = typer.Option(ReadOptions.max_bytes, min=1, help="Larger documents go to the errors file."),
+    max_line_chars: int = typer.Option(ReadOptions.max_line_chars, min=1, help="Texts with a longer line go to the errors file."),
     favor: Favor = typer.Option(Favor.balanced, help="Cleaning trade-off: drop doubtful lines (precision) or keep them (recall)."),
     threshold: float = typer.Option(0.8, min=0.1, max=1.0, help="Jaccard similarity from which paragraphs are duplicates."),
     drop_duplicates: bool = typer.Option(False, help="Remove flagged duplicate paragraphs from the clean text before classifying."),
@@ -101,11 +103,13 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary table."),
 ) -> None:
     """Run the whole pipeline: read -> clean -> dedup -> classify -> write."""
-    read_options = ReadOptions(glob=glob, text_field=text_field, id_field=id_field)
     if not inputs:
         if not SEEDS_DIR.is_dir():
             fail("no input given and no seeds/ directory next to the package", EXIT_USAGE)
-        inputs, read_options = [str(SEEDS_DIR)], ReadOptions(glob="*.txt", text_field=text_field, id_field=id_field)
+        inputs, glob = [str(SEEDS_DIR)], "*.txt"
+    read_options = ReadOptions(
+        glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars
+    )
     options = RunOptions(
         read=read_options,
         clean=CleanOptions(favor=favor.value),

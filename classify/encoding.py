@@ -23,6 +23,7 @@ SINGLE_BYTE = ("cp1251", "koi8_r", "cp1252")
 _SAMPLE = 1 << 16
 _WORD = re.compile(r"[^\W\d_]+")
 # Three accented Latin letters in a row: Cyrillic bytes read as a Western code page.
+_UTF8_PAIR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]")
 _ACCENT_RUN = re.compile(r"[\u00c0-\u024f]{3}")
 
 
@@ -98,6 +99,12 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         if _control_ratio(text[:_SAMPLE]) > 0.05:
             raise UndecodableInput("binary content (control characters), not a text document")
         return text, "utf-8"
+    high = sum(1 for byte in sample if byte > 127)
+    if len(_UTF8_PAIR.findall(sample)) * 2 >= 0.2 * high:
+        # Many well-formed UTF-8 sequences beside invalid bytes: two encodings in one file.
+        raise UndecodableInput(
+            f"mixed encodings: UTF-8 sequences beside bytes that are not UTF-8 (byte {utf8_error.start})"
+        )
     candidates = []
     for name in SINGLE_BYTE:
         try:

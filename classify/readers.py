@@ -45,12 +45,15 @@ class ReadOptions:
     glob: which files of a directory input are read (recursively).
     text_field / id_field: the record fields holding the text and the id in JSONL, CSV and Parquet.
     max_bytes: documents larger than this become error records instead of exhausting memory.
+    max_line_chars: a plain-text line longer than this is not a line of an article (a dump, a
+        minified blob): the document becomes an error record. HTML is split by its tags instead.
     """
 
     glob: str = "*"
     text_field: str = "text"
     id_field: str = "id"
     max_bytes: int = 50 * 1024 * 1024
+    max_line_chars: int = 100_000
 
 
 def strip_metadata_prefix(text: str) -> tuple[str, dict[str, str]]:
@@ -70,6 +73,17 @@ def looks_like_html(data: bytes) -> bool:
 def site_of(url: str) -> str | None:
     host = urlsplit(url).hostname if "://" in url else None
     return host.removeprefix("www.") if host else None
+
+
+def size_problem(text: str, fmt: str, options: ReadOptions) -> str | None:
+    """Why a decoded document is too large to process, or None."""
+    if len(text) > options.max_bytes:
+        return f"document larger than the limit of {options.max_bytes} bytes"
+    if fmt == "text":
+        longest = max(map(len, text.splitlines()), default=0)
+        if longest > options.max_line_chars:
+            return f"a line of {longest} characters, over the limit of {options.max_line_chars} (--max-line-chars)"
+    return None
 
 
 def make_document(
@@ -103,10 +117,10 @@ def _record_to_document(
     doc_id = default_id if doc_id is None or doc_id == "" else str(doc_id)
     if not text.strip():
         return ErrorRecord(location, "empty document", id=doc_id)
-    if len(text) > options.max_bytes:
-        return ErrorRecord(location, f"document larger than the limit of {options.max_bytes} bytes", id=doc_id)
     metadata = {k: v for k, v in record.items() if k not in (options.text_field, options.id_field)}
     fmt = "html" if looks_like_html(text[:4096].encode("utf-8", "ignore")) else "text"
+    if problem := size_problem(text, fmt, options):
+        return ErrorRecord(location, problem, id=doc_id)
     return make_document(
         text, doc_id=doc_id, source=location, encoding="utf-8", fmt=fmt, metadata=metadata, origin=origin
     )
@@ -190,6 +204,8 @@ def _read_single(data: bytes, location: str, doc_id: str, options: ReadOptions, 
     if not text.strip():
         return ErrorRecord(location, "empty document", id=doc_id)
     fmt = fmt or ("html" if looks_like_html(text[:4096].encode("utf-8", "ignore")) else "text")
+    if problem := size_problem(text, fmt, options):
+        return ErrorRecord(location, problem, id=doc_id)
     return make_document(text, doc_id=doc_id, source=location, encoding=encoding, fmt=fmt, metadata={}, origin=origin)
 
 

@@ -1,0 +1,107 @@
+"""Bad input never crashes or hangs a run, and never loses a document: each input document is in
+the output or in the errors file with its location and a reason. A fixed matrix of the usual
+suspects, then property-based fuzzing."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from classify.pipeline import RunOptions, run
+
+ARTICLE = "Министр финансов представил проект бюджета. Депутаты обсудили расходы на образование и медицину.\n"
+THIRD_ARTICLE = "Учёные университета открыли новый вид бактерий. Исследование опубликовано в научном журнале.\n"
+OTHER_ARTICLE = "Сборная провела товарищеский матч в столице. Тренер остался доволен игрой молодых защитников.\n"
+
+
+def run_dir(directory, tmp_path, **read):
+    out, errors = tmp_path / "out.jsonl", tmp_path / "out.errors.jsonl"
+    options = RunOptions()
+    if read:
+        from classify.readers import ReadOptions
+
+        options = RunOptions(read=ReadOptions(**read))
+    summary = run([directory], out, errors, options)
+    outputs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    error_rows = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    assert (summary.documents, summary.errors) == (len(outputs), len(error_rows))
+    return {r["source"]: r for r in outputs}, {e["source"]: e for e in error_rows}
+
+
+def test_fixed_matrix(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    cases = {
+        "empty.txt": (b"", "empty"),
+        "binary.bin.txt": (os.urandom(4096), "binary|encoding"),
+        "nul.txt": (ARTICLE.encode() + b"\x00\x00\x01\x02" * 50, "binary"),
+        "truncated.txt": ARTICLE.encode() + "ж".encode()[:1],
+        "mixed.txt": (ARTICLE.encode("utf-8") + ARTICLE.encode("cp1251"), "mixed encodings"),
+        "long_line.txt": (("слово " * 200_000).encode(), "over the limit"),
+        "broken.html": b"<html><body><div><p>" + OTHER_ARTICLE.encode() + b"<p><b><i>unclosed",
+        "nested.html": b"<html><body>" + b"<div>" * 20_000 + THIRD_ARTICLE.encode() + b"</div>" * 20_000 + b"</body></html>",
+        "bad.jsonl": b'{"text": 12}\n{"id": "x"}\n{"text": "' + ARTICLE.strip().encode() + b'"}\n[1,2]\n{"text": "\xff\xfe"}\n',
+        "bad.csv": b"title,body\na,b\n",
+        "bad.parquet": b"PAR1 not really parquet",
+    }
+    for name, payload in cases.items():
+        (src / name).write_bytes(payload[0] if isinstance(payload, tuple) else payload)
+    (src / "dangling.txt").symlink_to(src / "does-not-exist.txt")
+    outputs, errors = run_dir(src, tmp_path)
+
+    for name, payload in cases.items():
+        if isinstance(payload, tuple):
+            [reason] = [e["reason"] for s, e in errors.items() if s == str(src / name)]
+            assert any(word in reason for word in payload[1].split("|")), (name, reason)
+    assert "cannot read" in errors[str(src / "dangling.txt")]["reason"]
+    assert outputs[str(src / "truncated.txt")]["encoding"] == "utf-8 (truncated)"
+    assert OTHER_ARTICLE.strip() in outputs[str(src / "broken.html")]["clean_text"]
+    assert THIRD_ARTICLE.strip() in outputs[str(src / "nested.html")]["clean_text"]
+    assert {s for s in errors if s.startswith(str(src / "bad.jsonl"))} == {
+        f"{src / 'bad.jsonl'}:{n}" for n in (1, 2, 4, 5)
+    }
+    assert f"{src / 'bad.jsonl'}:3" in outputs
+    assert "no 'text' column" in errors[str(src / "bad.csv")]["reason"]
+
+
+def test_oversized_document_is_refused_without_reading_it_all(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    with open(src / "huge.txt", "wb") as f:  # sparse: 100 MB on paper, nothing on disk
+        f.truncate(100 * 1024 * 1024)
+    (src / "ok.txt").write_text(ARTICLE, encoding="utf-8")
+    outputs, errors = run_dir(src, tmp_path)
+    assert "larger than the limit" in errors[str(src / "huge.txt")]["reason"]
+    assert str(src / "ok.txt") in outputs
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    payloads=st.lists(
+        st.one_of(
+            st.binary(max_size=2000),
+            st.text(max_size=2000).map(lambda t: t.encode("utf-8", "surrogatepass")),
+            st.text(alphabet="абвгдежзик .,!?\n<>/\"{}:[]#", max_size=2000).map(str.encode),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    suffix=st.sampled_from([".txt", ".html", ".jsonl", ".csv", ".json"]),
+)
+def test_fuzzed_files_are_all_accounted_for(tmp_path_factory, payloads, suffix):
+    tmp_path = tmp_path_factory.mktemp("fuzz")
+    src = tmp_path / "in"
+    src.mkdir()
+    for i, payload in enumerate(payloads):
+        (src / f"f{i}{suffix}").write_bytes(payload)
+    outputs, errors = run_dir(src, tmp_path)
+    if suffix in (".txt", ".html"):  # one document per file: each is in exactly one place
+        for i in range(len(payloads)):
+            source = str(src / f"f{i}{suffix}")
+            assert (source in outputs) != (source in errors)
+    for error in errors.values():
+        assert error["reason"] and error["source"].startswith(str(src))
