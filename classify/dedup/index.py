@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from classify.dedup.minhash import band_keys
-from classify.dedup.shingles import ShingleSets, concatenated_ranges, fmix64
+from classify.dedup.shingles import ShingleSets, concatenated_ranges, fmix64, sort_within_groups
 
 _FINGERPRINT_SALT = np.uint64(0x94D049BB133111EB)
 _PAIR_CHUNK_ELEMENTS = 1 << 22  # set elements sorted at once when verifying pairs
@@ -84,11 +84,16 @@ class SortedRuns:
         """
         remaining = np.broadcast_to(np.asarray(cap, dtype=np.int64), queries.shape).copy()
         found_query, found_owner = [], []
+        by_key = np.argsort(queries)  # sorted needles: the binary searches walk memory in order
+        sorted_queries = queries[by_key]
         for keys, owners in self._runs:
-            left = np.searchsorted(keys, queries, "left")
-            take = np.minimum(np.searchsorted(keys, queries, "right") - left, remaining)
-            remaining -= take
-            found_query.append(np.repeat(np.arange(len(queries), dtype=np.int64), take))
+            left = np.searchsorted(keys, sorted_queries, "left")
+            hit = np.flatnonzero(keys[np.minimum(left, len(keys) - 1)] == sorted_queries)
+            left = left[hit]
+            matched = by_key[hit]
+            take = np.minimum(np.searchsorted(keys, sorted_queries[hit], "right") - left, remaining[matched])
+            remaining[matched] -= take
+            found_query.append(np.repeat(matched, take))
             found_owner.append(owners[concatenated_ranges(left, take)])
         if not found_query:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -148,7 +153,7 @@ def pair_jaccard(left: ShingleSets, left_rows: np.ndarray, right: ShingleSets, r
             (left.hashes[concatenated_ranges(left.offsets[a], la)], right.hashes[concatenated_ranges(right.offsets[b], lb)])
         )
         owners = np.concatenate((np.repeat(pair, la), np.repeat(pair, lb)))
-        order = np.lexsort((hashes, owners))
+        order = sort_within_groups(hashes, owners, len(a))
         hashes, owners = hashes[order], owners[order]
         twice = (hashes[1:] == hashes[:-1]) & (owners[1:] == owners[:-1])
         inter = np.bincount(owners[1:][twice], minlength=len(a))

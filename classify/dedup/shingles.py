@@ -148,6 +148,25 @@ def _window_polynomial(values: np.ndarray, starts: np.ndarray, window: int, base
     return acc
 
 
+def sort_within_groups(hashes: np.ndarray, groups: np.ndarray, group_count: int) -> np.ndarray:
+    """The permutation sorting uint64 `hashes` by (group, hash), `groups` being ints in
+    [0, group_count): ``np.lexsort((hashes, groups))``, 3-4x faster.
+
+    One argsort of a composite key: the group in the high bits, the hash's top bits below it.
+    Two different hashes of one group that share those top bits (probability ~ 2^-40 per pair)
+    would be ordered arbitrarily; that case is detected and falls back to `np.lexsort`.
+    """
+    group_bits = max(int(group_count - 1).bit_length(), 1)
+    if group_bits > 32:
+        return np.lexsort((hashes, groups))
+    key = (groups.astype(np.uint64) << np.uint64(64 - group_bits)) | (hashes >> np.uint64(group_bits))
+    order = np.argsort(key)
+    sorted_key, sorted_hashes = key[order], hashes[order]
+    if np.any((sorted_key[1:] == sorted_key[:-1]) & (sorted_hashes[1:] != sorted_hashes[:-1])):
+        return np.lexsort((hashes, groups))
+    return order
+
+
 @dataclass(slots=True)
 class ShingleSets:
     """Shingle hashes of n paragraphs in CSR layout: paragraph i owns hashes[offsets[i]:offsets[i+1]].
@@ -179,7 +198,7 @@ class ShingleSets:
     def unique(self) -> ShingleSets:
         """Each paragraph's hashes sorted and deduplicated: the shingle *set* of each paragraph."""
         owners = self.owners()
-        order = np.lexsort((self.hashes, owners))
+        order = sort_within_groups(self.hashes, owners, len(self))
         hashes, owners = self.hashes[order], owners[order]
         keep = np.ones(len(hashes), dtype=bool)
         keep[1:] = (hashes[1:] != hashes[:-1]) | (owners[1:] != owners[:-1])
