@@ -172,3 +172,10 @@ def test_index_from_other_version_or_options_is_refused(tmp_path: Path) -> None:
     (tmp_path / "junk.npz").write_bytes(b"not an index")
     with pytest.raises(IndexFormatError, match="not a readable"):
         Deduplicator(index_path=tmp_path / "junk.npz")
+
+
+def test_a_shared_signature_line_does_not_make_documents_near_duplicates() -> None:
+    signature = "Подписаться на канал: https://t.me/example_news"  # short: character shingles
+    docs = Deduplicator().process([make_doc("a", [WIRE, signature]), make_doc("b", [OTHER, signature])])
+    assert flags(docs) == {("b", 2): ("a", 2, 1.0)}  # the repeated line itself is flagged
+    assert docs[1].near_duplicates == []

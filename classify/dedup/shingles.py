@@ -176,6 +176,7 @@ class ShingleSets:
 
     offsets: np.ndarray  # int64, n + 1
     hashes: np.ndarray  # uint64
+    by_words: np.ndarray | None = None  # bool per row: word shingles (else character shingles)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -193,6 +194,7 @@ class ShingleSets:
         return ShingleSets(
             np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
             self.hashes[concatenated_ranges(self.offsets[rows], sizes)],
+            None if self.by_words is None else self.by_words[rows],
         )
 
     def unique(self) -> ShingleSets:
@@ -203,15 +205,7 @@ class ShingleSets:
         keep = np.ones(len(hashes), dtype=bool)
         keep[1:] = (hashes[1:] != hashes[:-1]) | (owners[1:] != owners[:-1])
         counts = np.bincount(owners[keep], minlength=len(self))
-        return ShingleSets(np.concatenate(([0], np.cumsum(counts))).astype(np.int64), hashes[keep])
-
-    @staticmethod
-    def concatenate(parts: Sequence[ShingleSets]) -> ShingleSets:
-        sizes = np.concatenate([part.sizes for part in parts])
-        return ShingleSets(
-            np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
-            np.concatenate([part.hashes for part in parts]),
-        )
+        return ShingleSets(np.concatenate(([0], np.cumsum(counts))).astype(np.int64), hashes[keep], self.by_words)
 
 
 def shingle_paragraphs(texts: Sequence[str], options: DedupOptions) -> ShingleSets:
@@ -272,4 +266,5 @@ def shingle_paragraphs(texts: Sequence[str], options: DedupOptions) -> ShingleSe
     return ShingleSets(
         np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
         np.concatenate((word_hashes, char_hashes))[order],
+        by_words,
     )

@@ -82,11 +82,17 @@ class Deduplicator:
         line_numbers = np.array([lines[i][1].number for i in compared], dtype=np.int64)
 
         # Documents are items of their own index: the set is the union of their paragraph sets,
-        # the signature the element-wise minimum of theirs (the MinHash of a union).
-        with_text = np.unique(doc_of)
-        bounds = np.searchsorted(doc_of, with_text)
-        doc_sets = ShingleSets(sets.offsets[np.append(bounds, len(doc_of))], sets.hashes).unique()
-        doc_signatures = np.minimum.reduceat(signatures, bounds, axis=0) if len(bounds) else signatures
+        # the signature the element-wise minimum of theirs (the MinHash of a union). Short
+        # (character-shingled) paragraphs count only in documents without a long one: their many
+        # character shingles would let a caption or a signature line outweigh the article.
+        with_text, bounds = np.unique(doc_of, return_index=True)
+        has_long = np.logical_or.reduceat(sets.by_words, bounds) if len(bounds) else np.zeros(0, dtype=bool)
+        in_doc_set = sets.by_words | ~has_long[np.searchsorted(with_text, doc_of)]
+        members = np.flatnonzero(in_doc_set)
+        doc_bounds = np.searchsorted(doc_of[members], with_text)
+        member_sets = sets.select(members)
+        doc_sets = ShingleSets(member_sets.offsets[np.append(doc_bounds, len(members))], member_sets.hashes).unique()
+        doc_signatures = np.minimum.reduceat(signatures[members], doc_bounds, axis=0) if len(members) else signatures
         paragraph_matches = self.paragraphs.match(sets, signatures)
         document_matches = self.documents.match(doc_sets, doc_signatures)
 
