@@ -134,4 +134,5 @@ def test_sentence_split_and_target_inflection():
     ]
     pattern = target_pattern("Россия")
     assert pattern.search("визит в Россию") and pattern.search("позиция России")
-    assert not pattern.search("Росгвардия")
+    assert not pattern.search("Росгвардия") and not pattern.search("российский")
+    assert target_pattern("Киев").search("в Киеве") and target_pattern("ОДКБ").search("саммит ОДКБ")

@@ -139,15 +139,19 @@ class HashedNgrams:
         return matrix
 
     def transform(self, texts: list[str], idf: np.ndarray | None = None) -> sp.csr_matrix:
-        """Sublinear tf (x idf), L2-normalised rows."""
+        """Sublinear tf (x idf), L2-normalised rows (in place on the CSR data: no copies)."""
         matrix = self.counts(texts)
-        np.log(matrix.data, out=matrix.data)
-        matrix.data += 1.0
+        data = matrix.data
+        np.log(data, out=data)
+        data += 1.0
         if idf is not None:
-            matrix = matrix.multiply(idf.astype(np.float32)).tocsr()
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+            data *= idf[matrix.indices]
+        row_lengths = np.diff(matrix.indptr)
+        squares = np.concatenate(([0.0], np.cumsum(data.astype(np.float64) ** 2)))
+        norms = np.sqrt(squares[matrix.indptr[1:]] - squares[matrix.indptr[:-1]])
         norms[norms == 0] = 1.0
-        return sp.csr_matrix(sp.diags(1.0 / norms).astype(np.float32) @ matrix)
+        data /= np.repeat(norms, row_lengths).astype(np.float32)
+        return matrix
 
 
 def fit_idf(counts: sp.csr_matrix) -> np.ndarray:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import platform
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,10 +70,23 @@ class TextModel:
     def labels(self) -> list[str]:
         return [str(c) for c in self.classifier.classes_]
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """Calibrated class probabilities, columns in `labels` order."""
+    def predict_proba(self, texts: list[str], n_jobs: int | None = None) -> np.ndarray:
+        """Calibrated class probabilities, columns in `labels` order.
+
+        Texts go in chunks to `n_jobs` threads (default: all cores); numpy and scipy release the
+        GIL in the heavy loops, so the chunks run in parallel.
+        """
         if not texts:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
+        n_jobs = n_jobs or os.cpu_count() or 1
+        chunk = max(64, -(-len(texts) // (4 * n_jobs)))
+        chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
+        if n_jobs == 1 or len(chunks) == 1:
+            return np.vstack([self._predict_chunk(c) for c in chunks])
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            return np.vstack(list(pool.map(self._predict_chunk, chunks)))
+
+    def _predict_chunk(self, texts: list[str]) -> np.ndarray:
         return self.classifier.predict_proba(self.features.transform(texts, self.idf))
 
     def save(self, directory: Path) -> None:

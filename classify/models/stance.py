@@ -31,16 +31,17 @@ def split_sentences(text: str, max_sentences: int | None = None) -> list[str]:
 def target_pattern(target: str) -> re.Pattern[str] | None:
     """A case-insensitive pattern for the target's mentions, tolerant of inflection.
 
-    Each word of the target must start a word, with its last two letters free when it is long
-    enough (Россия ~ России, Россию; ОДКБ stays exact): a cheap stand-in for lemmatisation.
+    Each word of the target matches a whole word that starts with the target word minus its last
+    two letters (at least 4 kept) and has at most 3 letters after that stem: Россия ~ России,
+    Россию; Путин ~ Путина; Киев ~ Киеве; but not "российский". A cheap stand-in for lemmatisation.
     """
     words = re.findall(r"\w+", target)
     if not words:
         return None
     parts = []
     for word in words:
-        stem = word[: max(_MIN_STEM, len(word) - 2)] if len(word) > _MIN_STEM else word
-        parts.append(rf"\b{re.escape(stem)}\w*")
+        stem = word[: max(_MIN_STEM, len(word) - 2)]
+        parts.append(rf"\b{re.escape(stem)}\w{{0,3}}\b")
     return re.compile(r"\W+".join(parts), re.IGNORECASE)
 
 
