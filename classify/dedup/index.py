@@ -29,6 +29,9 @@ from classify.dedup.minhash import band_keys
 from classify.dedup.shingles import ShingleSets, concatenated_ranges, fmix64, sort_within_groups
 
 _FINGERPRINT_SALT = np.uint64(0x94D049BB133111EB)
+# Stored ids and rows are int32 (up to 2^31 - 1 items per index): a third less index memory.
+ID_DTYPE = np.int32
+ID_LIMIT = np.iinfo(ID_DTYPE).max
 _PAIR_CHUNK_ELEMENTS = 1 << 22  # set elements sorted at once when verifying pairs
 
 
@@ -58,7 +61,7 @@ class GrowableArray:
 
 
 class SortedRuns:
-    """Multimap from uint64 key to int64 owner id, owners inserted in increasing order."""
+    """Multimap from integer key to owner id (stored as `ID_DTYPE`), owners inserted in increasing order."""
 
     def __init__(self, keys: np.ndarray | None = None, owners: np.ndarray | None = None) -> None:
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -70,7 +73,7 @@ class SortedRuns:
         if not len(keys):
             return
         order = np.argsort(keys, kind="stable")  # stable: owners stay increasing within a key
-        self._runs.append((keys[order], owners[order]))
+        self._runs.append((keys[order], owners[order].astype(ID_DTYPE)))
         while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
             (old_keys, old_owners), (new_keys, new_owners) = self._runs[-2:]
             keys_all = np.concatenate((old_keys, new_keys))
@@ -94,7 +97,7 @@ class SortedRuns:
             take = np.minimum(np.searchsorted(keys, sorted_queries[hit], "right") - left, remaining[matched])
             remaining[matched] -= take
             found_query.append(np.repeat(matched, take))
-            found_owner.append(owners[concatenated_ranges(left, take)])
+            found_owner.append(owners[concatenated_ranges(left, take)].astype(np.int64))
         if not found_query:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(found_query), np.concatenate(found_owner)
@@ -102,7 +105,7 @@ class SortedRuns:
     def merged(self) -> tuple[np.ndarray, np.ndarray]:
         """All pairs as one sorted run (for saving)."""
         if not self._runs:
-            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=ID_DTYPE)
         keys = np.concatenate([k for k, _ in self._runs])
         owners = np.concatenate([o for _, o in self._runs])
         order = np.argsort(keys, kind="stable")
@@ -200,10 +203,12 @@ class NearDuplicateIndex:
         self.bucket_cap = bucket_cap
         self._offsets = GrowableArray(np.int64, np.zeros(1, dtype=np.int64))
         self._hashes = GrowableArray(np.uint64)
-        self._set_row = GrowableArray(np.int64)  # item -> row of its set (copies share a row)
-        self._parent = GrowableArray(np.int64)  # union-find forest over item ids
+        self._set_row = GrowableArray(ID_DTYPE)  # item -> row of its set (copies share a row)
+        self._parent = GrowableArray(ID_DTYPE)  # union-find forest over item ids
         self._fingerprints = SortedRuns()  # set fingerprint -> first item with that set
-        self._buckets = SortedRuns()  # LSH band key -> items (exact copies excluded)
+        # LSH band key (its low 32 bits: a collision only adds a candidate that verification
+        # rejects) -> items (exact copies excluded).
+        self._buckets = SortedRuns()
 
     def __len__(self) -> int:
         return len(self._parent)
@@ -247,6 +252,8 @@ class NearDuplicateIndex:
         batch's items get ids from ``len(self)`` on, valid once `commit`ted."""
         n = len(sets)
         base = len(self)
+        if base + n > ID_LIMIT:
+            raise OverflowError(f"an index holds at most {ID_LIMIT} items; shard the corpus")
         ids = base + np.arange(n, dtype=np.int64)
 
         # 1. Exact copies: earliest earlier item with the same fingerprint, then checked exactly.
@@ -263,7 +270,7 @@ class NearDuplicateIndex:
         fresh = np.flatnonzero(copy_of < 0)
 
         # 2. Near copies of fresh items: LSH candidates, size bound, exact Jaccard.
-        keys = band_keys(signatures[fresh], self.bands, self.rows).ravel()
+        keys = band_keys(signatures[fresh], self.bands, self.rows).ravel().astype(np.uint32)
         key_owner = np.repeat(ids[fresh], self.bands)
         query, other = self._buckets.earliest(keys, self.bucket_cap)
         remaining = self.bucket_cap - np.bincount(query, minlength=len(keys))
@@ -350,8 +357,8 @@ class NearDuplicateIndex:
         index = cls(threshold, bands, rows, bucket_cap)
         index._offsets = GrowableArray(np.int64, state["offsets"])
         index._hashes = GrowableArray(np.uint64, state["hashes"])
-        index._set_row = GrowableArray(np.int64, state["set_row"])
-        index._parent = GrowableArray(np.int64, state["parent"])
+        index._set_row = GrowableArray(ID_DTYPE, state["set_row"])
+        index._parent = GrowableArray(ID_DTYPE, state["parent"])
         index._fingerprints = SortedRuns(state["fingerprint_keys"], state["fingerprint_owners"])
         index._buckets = SortedRuns(state["bucket_keys"], state["bucket_owners"])
         return index

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 
-from classify.dedup.index import GrowableArray, NearDuplicateIndex
+from classify.dedup.index import ID_DTYPE, GrowableArray, NearDuplicateIndex
 from classify.dedup.minhash import MinHasher, lsh_params
 from classify.dedup.options import DedupOptions
 from classify.dedup.shingles import ShingleSets, shingle_paragraphs
@@ -36,9 +36,9 @@ class Deduplicator:
         else:
             self.paragraphs = self._new_index(self.options.threshold)
             self.documents = self._new_index(self.options.document_threshold)
-            self.paragraph_doc = GrowableArray(np.int64)  # paragraph id -> document id number
-            self.paragraph_line = GrowableArray(np.int64)  # paragraph id -> line number
-            self.document_item_doc = GrowableArray(np.int64)  # document item id -> document id number
+            self.paragraph_doc = GrowableArray(ID_DTYPE)  # paragraph id -> document id number
+            self.paragraph_line = GrowableArray(ID_DTYPE)  # paragraph id -> line number
+            self.document_item_doc = GrowableArray(ID_DTYPE)  # document item id -> document id number
             self.document_ids: list[str] = []  # document id number -> Document.id
 
     def _new_index(self, threshold: float, state: dict[str, np.ndarray] | None = None) -> NearDuplicateIndex:

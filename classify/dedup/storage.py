@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from classify.dedup.index import GrowableArray
+from classify.dedup.index import ID_DTYPE, GrowableArray
 from classify.dedup.options import DedupOptions
 
 if TYPE_CHECKING:
@@ -81,9 +81,9 @@ def load_state(dedup: Deduplicator, path: Path) -> None:
     offsets = arrays["document_id_offsets"]
     raw = arrays["document_id_bytes"].tobytes()
     dedup.document_ids = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
-    dedup.paragraph_doc = GrowableArray(np.int64, arrays["paragraph_doc"])
-    dedup.paragraph_line = GrowableArray(np.int64, arrays["paragraph_line"])
-    dedup.document_item_doc = GrowableArray(np.int64, arrays["document_item_doc"])
+    dedup.paragraph_doc = GrowableArray(ID_DTYPE, arrays["paragraph_doc"])
+    dedup.paragraph_line = GrowableArray(ID_DTYPE, arrays["paragraph_line"])
+    dedup.document_item_doc = GrowableArray(ID_DTYPE, arrays["document_item_doc"])
     for prefix, threshold in (("paragraphs", dedup.options.threshold), ("documents", dedup.options.document_threshold)):
         state = {name.split(".", 1)[1]: value for name, value in arrays.items() if name.startswith(prefix + ".")}
         setattr(dedup, prefix, dedup._new_index(threshold, state))
