@@ -116,6 +116,80 @@ class SortedRuns:
         return sum(k.nbytes + o.nbytes for k, o in self._runs)
 
 
+class HashSetStore:
+    """Shingle sets kept as they are: uint64 hashes in CSR layout, one row per stored set."""
+
+    def __init__(self, offsets: np.ndarray | None = None, hashes: np.ndarray | None = None) -> None:
+        self._offsets = GrowableArray(np.int64, np.zeros(1, dtype=np.int64) if offsets is None else offsets)
+        self._hashes = GrowableArray(np.uint64, hashes)
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @property
+    def nbytes(self) -> int:
+        return self._offsets.values.nbytes + self._hashes.values.nbytes
+
+    def sizes(self, rows: np.ndarray) -> np.ndarray:
+        offsets = self._offsets.values
+        return offsets[rows + 1] - offsets[rows]
+
+    def take(self, rows: np.ndarray) -> ShingleSets:
+        return ShingleSets(self._offsets.values, self._hashes.values).select(rows)
+
+    def append(self, sets: ShingleSets, members: ShingleSets | None = None) -> None:
+        self._offsets.append(sets.offsets[1:] + self._offsets.values[-1])
+        self._hashes.append(sets.hashes)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"offsets": self._offsets.values, "hashes": self._hashes.values}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> HashSetStore:
+        return cls(state["offsets"], state["hashes"])
+
+
+class UnionSetStore:
+    """Sets kept as unions of rows of another store (a document as its paragraphs' rows), so no
+    hash is stored twice; a set is rebuilt only when a candidate pair needs it."""
+
+    def __init__(self, parts: HashSetStore, state: dict[str, np.ndarray] | None = None) -> None:
+        self.parts = parts
+        state = state or {}
+        self._member_offsets = GrowableArray(np.int64, state.get("member_offsets", np.zeros(1, dtype=np.int64)))
+        self._members = GrowableArray(ID_DTYPE, state.get("members"))  # rows of `parts`
+        self._sizes = GrowableArray(ID_DTYPE, state.get("sizes"))  # size of each union
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    @property
+    def nbytes(self) -> int:
+        return self._member_offsets.values.nbytes + self._members.values.nbytes + self._sizes.values.nbytes
+
+    def sizes(self, rows: np.ndarray) -> np.ndarray:
+        return self._sizes.values[rows].astype(np.int64)
+
+    def take(self, rows: np.ndarray) -> ShingleSets:
+        offsets = self._member_offsets.values
+        counts = offsets[rows + 1] - offsets[rows]
+        parts = self.parts.take(self._members.values[concatenated_ranges(offsets[rows], counts)])
+        hash_counts = np.bincount(np.repeat(np.arange(len(rows)), counts), weights=parts.sizes, minlength=len(rows))
+        grouped = np.concatenate(([0], np.cumsum(hash_counts))).astype(np.int64)
+        return ShingleSets(grouped, parts.hashes).unique()
+
+    def append(self, sets: ShingleSets, members: ShingleSets | None = None) -> None:
+        """Store `sets` as the unions of `members` (CSR whose values are rows of `parts`)."""
+        if members is None:
+            raise ValueError("a union store needs each set's member rows")
+        self._member_offsets.append(members.offsets[1:] + self._member_offsets.values[-1])
+        self._members.append(members.hashes)
+        self._sizes.append(sets.sizes)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"member_offsets": self._member_offsets.values, "members": self._members.values, "sizes": self._sizes.values}
+
+
 def earlier_in_batch(keys: np.ndarray, owners: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each position i, up to cap[i] smallest owners among positions with the same key and a
     smaller owner: (position, owner) arrays. `owners` must be non-decreasing."""
@@ -184,6 +258,7 @@ class _Pending:
     set_row: np.ndarray
     fresh_ids: np.ndarray
     fingerprints: np.ndarray  # of fresh items
+    members: ShingleSets | None  # for a union store: member rows of the fresh items
     keys: np.ndarray  # LSH band keys of fresh items, flattened, with their owners
     key_owner: np.ndarray
     forest: _Forest
@@ -193,16 +268,18 @@ class NearDuplicateIndex:
     """Incremental index of shingle sets with exact-copy, LSH and union-find cluster search.
 
     threshold: minimum exact Jaccard of a duplicate pair; bands, rows: the LSH banding of the
-    signatures; bucket_cap: earliest items per bucket compared with a new item.
+    signatures; bucket_cap: earliest items per bucket compared with a new item; store: where the
+    sets live (default: a new `HashSetStore`).
     """
 
-    def __init__(self, threshold: float, bands: int, rows: int, bucket_cap: int) -> None:
+    def __init__(
+        self, threshold: float, bands: int, rows: int, bucket_cap: int, store: HashSetStore | UnionSetStore | None = None
+    ) -> None:
         self.threshold = threshold
         self.bands = bands
         self.rows = rows
         self.bucket_cap = bucket_cap
-        self._offsets = GrowableArray(np.int64, np.zeros(1, dtype=np.int64))
-        self._hashes = GrowableArray(np.uint64)
+        self.store = store if store is not None else HashSetStore()
         self._set_row = GrowableArray(ID_DTYPE)  # item -> row of its set (copies share a row)
         self._parent = GrowableArray(ID_DTYPE)  # union-find forest over item ids
         self._fingerprints = SortedRuns()  # set fingerprint -> first item with that set
@@ -216,18 +293,15 @@ class NearDuplicateIndex:
     @property
     def nbytes(self) -> int:
         """Bytes of index state in use (what grows with the corpus)."""
-        arrays = (self._offsets, self._hashes, self._set_row, self._parent)
-        return sum(a.values.nbytes for a in arrays) + self._fingerprints.nbytes + self._buckets.nbytes
-
-    def _stored_sets(self) -> ShingleSets:
-        return ShingleSets(self._offsets.values, self._hashes.values)
+        arrays = (self._set_row, self._parent)
+        return sum(a.values.nbytes for a in arrays) + self.store.nbytes + self._fingerprints.nbytes + self._buckets.nbytes
 
     def _set_sizes(self, batch: ShingleSets, ids: np.ndarray) -> np.ndarray:
         """Set sizes of items given by id, earlier (stored) or in the current batch."""
         base = len(self)
         old = ids < base
         sizes = np.empty(len(ids), dtype=np.int64)
-        sizes[old] = self._stored_sets().sizes[self._set_row.values[ids[old]]]
+        sizes[old] = self.store.sizes(self._set_row.values[ids[old]])
         sizes[~old] = batch.sizes[ids[~old] - base]
         return sizes
 
@@ -236,20 +310,22 @@ class NearDuplicateIndex:
         base = len(self)
         old = others < base
         out = np.empty(len(items), dtype=np.float64)
-        out[old] = pair_jaccard(batch, items[old] - base, self._stored_sets(), self._set_row.values[others[old]])
+        earlier = self.store.take(self._set_row.values[others[old]])
+        out[old] = pair_jaccard(batch, items[old] - base, earlier, np.arange(len(earlier)))
         out[~old] = pair_jaccard(batch, items[~old] - base, batch, others[~old] - base)
         return out
 
-    def add(self, sets: ShingleSets, signatures: np.ndarray) -> BatchMatches:
+    def add(self, sets: ShingleSets, signatures: np.ndarray, members: ShingleSets | None = None) -> BatchMatches:
         """Insert a batch: `match` then `commit`."""
-        matches = self.match(sets, signatures)
+        matches = self.match(sets, signatures, members)
         self.commit(matches)
         return matches
 
-    def match(self, sets: ShingleSets, signatures: np.ndarray) -> BatchMatches:
+    def match(self, sets: ShingleSets, signatures: np.ndarray, members: ShingleSets | None = None) -> BatchMatches:
         """Compare a batch of non-empty sets (sorted, duplicate-free rows) with their MinHash
         signatures against all earlier items and each other, without changing the index; the
-        batch's items get ids from ``len(self)`` on, valid once `commit`ted."""
+        batch's items get ids from ``len(self)`` on, valid once `commit`ted. `members`: for a
+        `UnionSetStore`, each set's rows in the parts' store."""
         n = len(sets)
         base = len(self)
         if base + n > ID_LIMIT:
@@ -302,9 +378,12 @@ class NearDuplicateIndex:
         similarity[flagged] = self._jaccard(sets, ids[flagged], canonical[flagged])
 
         set_row = np.empty(n, dtype=np.int64)
-        set_row[fresh] = len(self._offsets) - 1 + np.arange(len(fresh))
+        set_row[fresh] = len(self.store) + np.arange(len(fresh))
         set_row[copies] = self._set_row_of(copy_of[copies], set_row, base)
-        pending = _Pending(sets.select(fresh), set_row, ids[fresh], fingerprints[fresh], keys, key_owner, forest)
+        pending = _Pending(
+            sets.select(fresh), set_row, ids[fresh], fingerprints[fresh], None if members is None else members.select(fresh),
+            keys, key_owner, forest,
+        )
         return BatchMatches(ids, canonical, similarity, item, other, jaccard, pending)
 
     def commit(self, matches: BatchMatches) -> None:
@@ -314,8 +393,7 @@ class NearDuplicateIndex:
         pending = matches.pending
         self._parent.append(matches.ids)
         pending.forest.write_to(self._parent.values)
-        self._offsets.append(pending.sets.offsets[1:] + self._offsets.values[-1])
-        self._hashes.append(pending.sets.hashes)
+        self.store.append(pending.sets, pending.members)
         self._set_row.append(pending.set_row)
         self._fingerprints.add(pending.fingerprints, pending.fresh_ids)
         self._buckets.add(pending.keys, pending.key_owner)
@@ -340,8 +418,7 @@ class NearDuplicateIndex:
         fingerprint_keys, fingerprint_owners = self._fingerprints.merged()
         bucket_keys, bucket_owners = self._buckets.merged()
         return {
-            "offsets": self._offsets.values,
-            "hashes": self._hashes.values,
+            **self.store.state(),
             "set_row": self._set_row.values,
             "parent": self._parent.values,
             "fingerprint_keys": fingerprint_keys,
@@ -352,11 +429,16 @@ class NearDuplicateIndex:
 
     @classmethod
     def from_state(
-        cls, state: dict[str, np.ndarray], threshold: float, bands: int, rows: int, bucket_cap: int
+        cls,
+        state: dict[str, np.ndarray],
+        threshold: float,
+        bands: int,
+        rows: int,
+        bucket_cap: int,
+        store: HashSetStore | UnionSetStore,
     ) -> NearDuplicateIndex:
-        index = cls(threshold, bands, rows, bucket_cap)
-        index._offsets = GrowableArray(np.int64, state["offsets"])
-        index._hashes = GrowableArray(np.uint64, state["hashes"])
+        """An index restored from `state`; `store` must already hold the state's sets."""
+        index = cls(threshold, bands, rows, bucket_cap, store)
         index._set_row = GrowableArray(ID_DTYPE, state["set_row"])
         index._parent = GrowableArray(ID_DTYPE, state["parent"])
         index._fingerprints = SortedRuns(state["fingerprint_keys"], state["fingerprint_owners"])

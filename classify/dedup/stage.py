@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 
-from classify.dedup.index import ID_DTYPE, GrowableArray, NearDuplicateIndex
+from classify.dedup.index import ID_DTYPE, GrowableArray, HashSetStore, NearDuplicateIndex, UnionSetStore
 from classify.dedup.minhash import MinHasher, lsh_params
 from classify.dedup.options import DedupOptions
 from classify.dedup.shingles import ShingleSets, shingle_paragraphs
@@ -34,19 +34,22 @@ class Deduplicator:
         if self.index_path is not None and self.index_path.exists():
             load_state(self, self.index_path)
         else:
-            self.paragraphs = self._new_index(self.options.threshold)
-            self.documents = self._new_index(self.options.document_threshold)
+            self.paragraphs = self._new_index(self.options.threshold, HashSetStore())
+            # A document's set is stored as the rows of its paragraphs' sets.
+            self.documents = self._new_index(self.options.document_threshold, UnionSetStore(self.paragraphs.store))
             self.paragraph_doc = GrowableArray(ID_DTYPE)  # paragraph id -> document id number
             self.paragraph_line = GrowableArray(ID_DTYPE)  # paragraph id -> line number
             self.document_item_doc = GrowableArray(ID_DTYPE)  # document item id -> document id number
             self.document_ids: list[str] = []  # document id number -> Document.id
 
-    def _new_index(self, threshold: float, state: dict[str, np.ndarray] | None = None) -> NearDuplicateIndex:
-        """An index with this deduplicator's LSH banding, empty or restored from saved `state`."""
+    def _new_index(
+        self, threshold: float, store: HashSetStore | UnionSetStore, state: dict[str, np.ndarray] | None = None
+    ) -> NearDuplicateIndex:
+        """An index with this deduplicator's LSH banding over `store`, empty or restored from `state`."""
         bands, rows = lsh_params(threshold, self.options.num_perm, self.options.lsh_recall)
         if state is None:
-            return NearDuplicateIndex(threshold, bands, rows, self.options.bucket_cap)
-        return NearDuplicateIndex.from_state(state, threshold, bands, rows, self.options.bucket_cap)
+            return NearDuplicateIndex(threshold, bands, rows, self.options.bucket_cap, store)
+        return NearDuplicateIndex.from_state(state, threshold, bands, rows, self.options.bucket_cap, store)
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the index atomically to `path` (default: `index_path`); returns where it went."""
@@ -94,7 +97,9 @@ class Deduplicator:
         doc_sets = ShingleSets(member_sets.offsets[np.append(doc_bounds, len(members))], member_sets.hashes).unique()
         doc_signatures = np.minimum.reduceat(signatures[members], doc_bounds, axis=0) if len(members) else signatures
         paragraph_matches = self.paragraphs.match(sets, signatures)
-        document_matches = self.documents.match(doc_sets, doc_signatures)
+        member_rows = paragraph_matches.pending.set_row[members]  # the rows these paragraphs will have
+        member_offsets = np.append(doc_bounds, len(members)).astype(np.int64)
+        document_matches = self.documents.match(doc_sets, doc_signatures, ShingleSets(member_offsets, member_rows))
 
         first_doc = len(self.document_ids)
         self.paragraphs.commit(paragraph_matches)

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from classify.dedup.index import ID_DTYPE, GrowableArray
+from classify.dedup.index import ID_DTYPE, GrowableArray, HashSetStore, UnionSetStore
 from classify.dedup.options import DedupOptions
 
 if TYPE_CHECKING:
     from classify.dedup.stage import Deduplicator
 
 FORMAT = "classify-dedup-index"
-VERSION = 1
+VERSION = 2  # 2: int32 ids, 32-bit bucket keys, documents stored as their paragraphs' rows
 # Options that change sets or signatures; an index is unusable under different values.
 _SHAPING_OPTIONS = ("num_perm", "seed", "shingle_size", "char_shingle_size", "short_paragraph_words", "min_chars")
 
@@ -84,6 +84,11 @@ def load_state(dedup: Deduplicator, path: Path) -> None:
     dedup.paragraph_doc = GrowableArray(ID_DTYPE, arrays["paragraph_doc"])
     dedup.paragraph_line = GrowableArray(ID_DTYPE, arrays["paragraph_line"])
     dedup.document_item_doc = GrowableArray(ID_DTYPE, arrays["document_item_doc"])
-    for prefix, threshold in (("paragraphs", dedup.options.threshold), ("documents", dedup.options.document_threshold)):
-        state = {name.split(".", 1)[1]: value for name, value in arrays.items() if name.startswith(prefix + ".")}
-        setattr(dedup, prefix, dedup._new_index(threshold, state))
+    states = {
+        prefix: {name.split(".", 1)[1]: value for name, value in arrays.items() if name.startswith(prefix + ".")}
+        for prefix in ("paragraphs", "documents")
+    }
+    paragraph_sets = HashSetStore.from_state(states["paragraphs"])
+    dedup.paragraphs = dedup._new_index(dedup.options.threshold, paragraph_sets, states["paragraphs"])
+    document_sets = UnionSetStore(paragraph_sets, states["documents"])
+    dedup.documents = dedup._new_index(dedup.options.document_threshold, document_sets, states["documents"])
