@@ -1,92 +1,111 @@
-"""Line-level noise detection for text that is already split into lines.
+"""Line-level verdicts: repetition in the source, explicit noise rules, then a learned classifier.
 
-Two passes, as in jusText (Pomikálek 2011, ch. 4): first every line gets a verdict from its own
-evidence (sure noise with a reason, sure content, or doubtful); then each doubtful line takes the
-verdict of its nearest decided neighbours, with the document's edges counting as noise, so a short
-headline above an article stays and a short link label in a footer goes.
+Each non-blank line is judged in this order, and the first piece of evidence that says "noise"
+becomes the line's reason:
+
+1. repetition: the line occurs in >= `min_source_repeats` documents of the same source;
+2. rules: lines no article sentence looks like (no letters, currency tickers, photo/source credits,
+   reprint/copyright/subscribe notices, arrow-terminated link labels, a bare site name);
+3. the context-sensitive classifier (`classify.clean.features`, `classify.clean.model`): the line's
+   content probability against the threshold that `favor` selects.
+
+The rules carry reasons a reader can check; the classifier decides everything they do not cover.
 """
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
+
+from classify.clean.features import line_feature_names, line_features
+from classify.clean.model import TreeContentClassifier
 from classify.clean.options import CleanOptions
+from classify.clean.rules import SENTENCE_END, rule_reason
 from classify.document import BLANK, CONTENT, NOISE, Line
 
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_SENTENCE_END = re.compile(r"[.!?…»\"”)]\s*$")
-_DOMAIN = re.compile(r"\b[\w-]+\.(?:kz|ru|by|ua|uz|kg|com|net|org|info|fr|uk|io|news|tv|me|su)\b", re.I)
-_TICKER = re.compile(r"^\s*[A-Z]{3}\s*[:=]?\s*(?:[\d.,]+(?:\s*/\s*[\d.,]+)?)?\s*$")
-_CREDIT = re.compile(
-    r"^\s*(?:фото|фотография|видео|иллюстрация|источник|автор фото|photo|picture|image|video|source"
-    r"|credit|crédit|photo ?credit|суреттер|сурет|фото ?түсірген)\s*[:/—–-]",
-    re.I,
-)
-_CALL_TO_ACTION_TAIL = re.compile(r"[➤►▶→»>⟶⏩👉]+\s*$")
-# Phrases that mark site furniture in any article: reprint terms, copyright, subscribe/read-more
-# calls, cookie and navigation labels. Stems, so inflected forms match too.
-_BOILERPLATE_CUES = re.compile(
-    r"гиперссылк|перепечатк|права защищены|все права|при цитировании|при использовании материал"
-    r"|подпис(?:ывайтесь|аться|ка на)|читайте также|читать (?:все|далее|полностью)|читайте нас"
-    r"|подписывайтесь на наш|мобильн\w+ верси|версия для печати"
-    r"|all rights reserved|read more|subscribe|sign up|newsletter|cookie|mobile version|click here"
-    r"|follow us|tous droits réservés|lire aussi|lire la suite|abonnez-vous|reproduction interdite"
-    r"|барлық құқықтар қорғалған|жазылыңыз",
-    re.I,
-)
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+LINE_MODEL = "clean_lines"
 
-SURE = "sure"
-DOUBT = "doubt"
+@lru_cache(maxsize=16)
+def load_model(name: str, models_dir: str | None = None) -> TreeContentClassifier:
+    """A model from `models_dir` (default: the shipped `models/`), read once per process;
+    models are never mutated after loading."""
+    path = Path(models_dir or MODELS_DIR) / name
+    if not path.with_suffix(".npz").exists():
+        raise FileNotFoundError(f"{path}.npz is missing: run `python models/build_line_model.py`")
+    return TreeContentClassifier.load(path)
 
 
-def _own_evidence(text: str, options: CleanOptions) -> tuple[str, str | None]:
-    """Classify a line by itself: (CONTENT|NOISE|DOUBT, reason for noise)."""
-    stripped = text.strip()
-    if not _LETTER.search(stripped):
-        return NOISE, "no letters (numbers, separators, counters)"
-    if _TICKER.match(stripped):
-        return NOISE, "currency or market ticker"
-    if _CREDIT.match(stripped):
-        return NOISE, "photo/source credit"
-    if _BOILERPLATE_CUES.search(stripped):
-        return NOISE, "boilerplate phrase (reprint, subscribe, read-more, copyright)"
-    words = _WORD.findall(stripped)
-    if _CALL_TO_ACTION_TAIL.search(stripped) and len(words) < 12:
-        return NOISE, "link label with an arrow (call to action)"
-    has_end = bool(_SENTENCE_END.search(stripped))
-    if _DOMAIN.search(stripped) and len(words) < options.min_content_words and not has_end:
-        return NOISE, "site name or slogan"
-    if len(words) >= options.min_content_words and (has_end or len(words) >= 2 * options.min_content_words):
-        return CONTENT, None
-    return DOUBT, None
+def threshold_for(model: TreeContentClassifier, favor: str) -> float:
+    """The content-probability threshold that `favor` selects, as chosen when the model was built."""
+    return float(model.metadata["thresholds"][favor])
 
 
-def classify_lines(lines: list[Line], options: CleanOptions) -> list[Line]:
-    """Mark each line CONTENT, NOISE (with a reason) or BLANK, in place; returns the same list."""
-    verdicts: list[str] = []
-    for line in lines:
+def score_lines(texts: list[str], models_dir: str | None = None) -> np.ndarray:
+    """P(content) of each line of a document (non-blank lines, in order) from the line model."""
+    model = load_model(LINE_MODEL, models_dir)
+    if model.feature_names != line_feature_names():
+        raise ValueError("models/clean_lines was built with other features: rebuild it")
+    return model.predict_proba(line_features(texts))[:, 1]
+
+
+def classify_lines(
+    lines: list[Line],
+    options: CleanOptions,
+    repeats: list[int] | None = None,
+    threshold: float | None = None,
+    scorer: str = "line classifier",
+) -> list[Line]:
+    """Mark each line CONTENT, NOISE (with a reason) or BLANK, in place; returns the same list.
+
+    repeats: for each line, in how many documents of its source it occurs (None: not counted).
+    Lines that already carry a `score` (HTML blocks scored by the block model) keep it and are
+    judged against `threshold`; the others are scored by the line model here.
+    """
+    body = [i for i, line in enumerate(lines) if line.text.strip()]
+    if any(lines[i].score is None for i in body):
+        # The line model sees the whole document, pre-scored lines included, as context.
+        for i, score in zip(body, score_lines([lines[i].text for i in body], options.models_dir)):
+            if lines[i].score is None:
+                lines[i].score = float(score)
+    if threshold is None:
+        threshold = threshold_for(load_model(LINE_MODEL, options.models_dir), options.favor)
+    firm: set[str] = set()  # reasons given by repetition or rules, not by the classifier
+    for i, line in enumerate(lines):
         if not line.text.strip():
-            line.status, verdict = BLANK, BLANK
-        else:
-            verdict, reason = _own_evidence(line.text, options)
-            line.status, line.reason = (NOISE, reason) if verdict == NOISE else (CONTENT, None)
-        verdicts.append(verdict)
-
-    decided = [i for i, v in enumerate(verdicts) if v in (CONTENT, NOISE)]
-    # The document's edges count as noise (page furniture sits there), except when favouring recall.
-    edge = CONTENT if options.favor == "recall" else NOISE
-    for i, verdict in enumerate(verdicts):
-        if verdict != DOUBT:
+            line.status, line.reason = BLANK, None
             continue
-        before = next((verdicts[j] for j in reversed(decided) if j < i), edge)
-        after = next((verdicts[j] for j in decided if j > i), edge)
-        neighbours = (before, after)
-        if options.favor == "precision":
-            keep = neighbours == (CONTENT, CONTENT)
+        count = repeats[i] if repeats is not None else 0
+        if count >= options.min_source_repeats:
+            line.status, line.reason = NOISE, f"repeated in {count} documents of the same source"
+            firm.add(line.reason)
+            continue
+        reason = rule_reason(line.text) if options.use_rules else None
+        if reason is not None:
+            line.status, line.reason = NOISE, reason
+            firm.add(reason)
+        elif line.score < threshold:
+            line.status = NOISE
+            line.reason = f"{scorer}: content probability {line.score:.2f} < {threshold:.2f}"
         else:
-            keep = CONTENT in neighbours
-        if not keep:
-            lines[i].status = NOISE
-            lines[i].reason = "short line surrounded by noise"
+            line.status, line.reason = CONTENT, None
+    if options.use_rules and options.favor != "recall":
+        _sandwiched_lines(lines, {i for i in body if lines[i].status == NOISE and lines[i].reason in firm})
     return lines
+
+
+def _sandwiched_lines(lines: list[Line], firm: set[int]) -> None:
+    """jusText's context rule on firm evidence: a kept line that is not a sentence, whose nearest
+    non-blank neighbours on both sides are noise by rule or repetition, is a list or menu item
+    (a headline in a "most read" block between view counters, a link between separators)."""
+    body = [i for i, line in enumerate(lines) if line.status != BLANK]
+    for position, i in enumerate(body):
+        line = lines[i]
+        if line.status != CONTENT or SENTENCE_END.search(line.text.strip()):
+            continue
+        before = body[position - 1] if position > 0 else None
+        after = body[position + 1] if position + 1 < len(body) else None
+        if before in firm and after in firm:
+            line.status, line.reason = NOISE, "short line between noise lines (list or menu item)"

@@ -1,28 +1,73 @@
-"""The cleaning stage over one `Document`."""
+"""The cleaning stage over a batch of `Document`s (the pipeline's entry point)."""
 
 from __future__ import annotations
 
-from classify.clean.html import html_to_lines
+from classify.clean.blocks import block_threshold, score_html
 from classify.clean.lines import classify_lines
 from classify.clean.options import CleanOptions
-from classify.document import Document, Line
+from classify.clean.repetition import SourceLineCounts, document_source
+from classify.document import CONTENT, Document, Line
+
+HEADLINE_REASON = "page headline (kept although the block classifier scored it {score:.2f})"
 
 
-def split_lines(doc: Document) -> list[Line]:
-    """The document's lines, numbered from 1: the text's own lines, or the blocks of an HTML page."""
-    raw = html_to_lines(doc.text) if doc.format == "html" else doc.text.splitlines()
-    return [Line(number=i, text=text) for i, text in enumerate(raw, start=1)]
+def _split(doc: Document, models_dir: str | None = None) -> tuple[list[Line], int | None]:
+    """The document's lines and, for HTML, the index of the page's headline line."""
+    if doc.format != "html":
+        return [Line(number=i, text=text) for i, text in enumerate(doc.text.splitlines(), start=1)], None
+    scored = score_html(doc.text, models_dir)
+    lines = [
+        Line(number=i, text=text, score=float(score))
+        for i, (text, score) in enumerate(zip(scored.texts, scored.scores), start=1)
+    ]
+    return lines, scored.headline
 
 
-def clean_document(doc: Document, options: CleanOptions | None = None) -> Document:
-    """Split `doc` into lines (unless a reader already did) and mark every line content/noise/blank."""
-    if not doc.lines:
-        doc.lines = split_lines(doc)
-    classify_lines(doc.lines, options or CleanOptions())
-    return doc
+def split_lines(doc: Document, options: CleanOptions | None = None) -> list[Line]:
+    """The document's lines, numbered from 1: the text's own lines, or the blocks of an HTML page
+    (each already carrying the block classifier's content probability as `score`)."""
+    return _split(doc, (options or CleanOptions()).models_dir)[0]
 
 
-def clean_documents(docs: list[Document], options: CleanOptions | None = None) -> list[Document]:
-    """Clean a batch of documents (the pipeline's entry point; batch-level evidence lives here)."""
+def clean_documents(
+    docs: list[Document],
+    options: CleanOptions | None = None,
+    counts: SourceLineCounts | None = None,
+) -> list[Document]:
+    """Mark every line of every document content / noise (with a reason) / blank.
+
+    Documents without lines are split first (HTML: main-content blocks scored by the block model).
+    Lines found in >= options.min_source_repeats documents of the same source are noise. Pass a
+    persistent `counts` to accumulate that evidence over several batches (it is updated with this
+    batch); by default the batch alone is counted.
+    """
     options = options or CleanOptions()
-    return [clean_document(doc, options) for doc in docs]
+    counts = counts if counts is not None else SourceLineCounts()
+    headlines: list[int | None] = []
+    for doc in docs:
+        headline = None
+        if not doc.lines:
+            doc.lines, headline = _split(doc, options.models_dir)
+        headlines.append(headline)
+        counts.add(document_source(doc), [line.text for line in doc.lines if line.text.strip()])
+    for doc, headline in zip(docs, headlines):
+        source = document_source(doc)
+        is_html = doc.format == "html"
+        classify_lines(
+            doc.lines,
+            options,
+            repeats=[counts.count(source, line.text) for line in doc.lines],
+            threshold=block_threshold(options.favor, options.models_dir) if is_html else None,
+            scorer="HTML block classifier" if is_html else "line classifier",
+        )
+        if options.keep_title and headline is not None and not doc.lines[headline].kept:
+            line = doc.lines[headline]
+            line.status, line.reason = CONTENT, HEADLINE_REASON.format(score=line.score)
+    return docs
+
+
+def clean_document(
+    doc: Document, options: CleanOptions | None = None, counts: SourceLineCounts | None = None
+) -> Document:
+    """Clean one document (a batch of one: repetition evidence only from `counts`, if given)."""
+    return clean_documents([doc], options, counts)[0]

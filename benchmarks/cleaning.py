@@ -1,0 +1,391 @@
+"""Boilerplate-removal benchmark: ours against trafilatura, jusText, resiliparse and readability.
+
+    python benchmarks/cleaning.py [--folds 5] [--quick]
+
+Tasks (all in one run, so timings are comparable on a shared machine):
+
+1. HTML: the Scrapinghub article-extraction benchmark (181 pages). The benchmark's shingle metric
+   (`classify.clean.gold`): token P/R/F1 and ms per page. Our models are trained on these pages, so
+   our row is cross-validated: GroupKFold by page, each fold's models trained only on the other
+   folds' pages (the favor thresholds are the shipped models', chosen by grouped CV over all
+   pages). The shipped model's in-sample score is reported separately and is not a fair figure.
+2. Plain text: the same pages as a scraper's line dump (every block of the page one line). Line
+   P/R/F1 of content lines (the headline line is not scored: the gold leaves it out, we keep it),
+   token F1 of the kept text, ms per page. Peers get the lines as one <p> each (they only read
+   HTML); a line counts as kept by a peer when its text occurs in the peer's output.
+3. Telegram: 12 Russian news channels' posts as a scraper delivers them (markdown and URLs gone,
+   link labels kept), one batch with the channel as source. Signature lines = lines (normalised)
+   occurring in >= 10 posts of a channel; content lines = lines occurring in exactly one post.
+   Reported: share of signature lines removed, share of one-off lines kept.
+4. Seeds: line F1 on the four seed documents' gold (content vs noise).
+
+Writes benchmarks/results/cleaning.{json,md,png}. Peers come from the `bench` extra; a missing
+peer is reported as skipped. Exits with a message if the shared data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html as html_lib
+import json
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from statistics import mean
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from classify.clean import CleanOptions, clean_documents  # noqa: E402
+from classify.clean.gold import label_lines, page_counts, prf  # noqa: E402
+from classify.clean.lines import load_model  # noqa: E402
+from classify.clean.repetition import line_key  # noqa: E402
+from classify.clean.training import BENCHMARK_DIR, SHARED, fit_models, load_benchmark_pages, page_lines  # noqa: E402
+from classify.document import CONTENT, NOISE, Document  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+TELEGRAM_DIR = SHARED / "data" / "telegram" / "nktkln_telegram_news"
+SEEDS_DIR = ROOT / "seeds"
+SIGNATURE_MIN_POSTS = 10
+
+Extractor = Callable[[str], str]
+
+
+# ---------------------------------------------------------------- peers
+
+
+def peer_extractors() -> dict[str, Extractor]:
+    """The comparison systems that are installed (name -> html -> text)."""
+    peers: dict[str, Extractor] = {}
+    try:
+        import trafilatura
+
+        peers["trafilatura"] = lambda h: trafilatura.extract(h) or ""
+        peers["trafilatura (favor_precision)"] = lambda h: trafilatura.extract(h, favor_precision=True) or ""
+    except ImportError:
+        pass
+    try:
+        from readability import Document as ReadabilityDocument
+        from selectolax.lexbor import LexborHTMLParser
+
+        def readability_text(h: str) -> str:
+            summary = ReadabilityDocument(h).summary(html_partial=True)
+            return LexborHTMLParser(summary).body.text(separator="\n") if summary else ""
+
+        peers["readability-lxml"] = readability_text
+    except ImportError:
+        pass
+    try:
+        from resiliparse.extract.html2text import extract_plain_text
+        from resiliparse.parse.html import HTMLTree
+
+        peers["resiliparse (main_content)"] = lambda h: extract_plain_text(HTMLTree.parse(h), main_content=True)
+    except ImportError:
+        pass
+    try:
+        import justext
+
+        def justext_text(h: str) -> str:
+            paragraphs = justext.justext(h.encode("utf-8"), justext.get_stoplist("English"))
+            return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)
+
+        peers["jusText"] = justext_text
+    except ImportError:
+        pass
+    return peers
+
+
+def timed(function: Callable, items: list) -> tuple[list, float]:
+    """Results of `function` over `items` and the mean milliseconds per item."""
+    start = time.perf_counter()
+    results = [function(item) for item in items]
+    return results, (time.perf_counter() - start) * 1000 / max(len(items), 1)
+
+
+# ---------------------------------------------------------------- ours
+
+
+def ours_texts(docs_text: list[tuple[str, str, str]], options: CleanOptions) -> list[Document]:
+    """Clean (id, format, text) items one document at a time, as a page-by-page extractor."""
+    docs = [Document(id=i, text=t, source=f"bench/{i}", format=f) for i, f, t in docs_text]
+    return [clean_documents([doc], options)[0] for doc in docs]
+
+
+def cross_validated_models(pages: list, folds: int, work: Path) -> list[tuple[list[int], Path]]:
+    """Per fold: the held-out page indices and a directory of models trained on the rest."""
+    from sklearn.model_selection import GroupKFold
+
+    thresholds = {name: load_model(name).metadata["thresholds"] for name in ("clean_blocks", "clean_lines")}
+    indices = list(range(len(pages)))
+    result = []
+    for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(indices, indices, indices)):
+        directory = work / f"fold{fold}"
+        fit_models([pages[i] for i in train], directory, thresholds=thresholds)
+        result.append((list(test), directory))
+        print(f"  fold {fold + 1}/{folds} trained", flush=True)
+    return result
+
+
+# ---------------------------------------------------------------- tasks
+
+
+def html_task(pages: list, peers: dict[str, Extractor], cv: list[tuple[list[int], Path]]) -> dict:
+    golds = [p.gold for p in pages]
+    rows: dict[str, dict] = {}
+    for name, extract in peers.items():
+        texts, ms = timed(extract, [p.html for p in pages])
+        rows[name] = {**prf([page_counts(t, g) for t, g in zip(texts, golds)]), "ms_per_page": ms}
+    for favor in ("balanced", "precision"):
+        predicted = [""] * len(pages)
+        for test, directory in cv:
+            options = CleanOptions(favor=favor, keep_title=False, models_dir=str(directory))
+            docs = ours_texts([(pages[i].id, "html", pages[i].html) for i in test], options)
+            for i, doc in zip(test, docs):
+                predicted[i] = doc.clean_text()
+        # Timing with the shipped models: the same code path and model size as the fold models.
+        options = CleanOptions(favor=favor, keep_title=False)
+        docs, ms = timed(lambda p: ours_texts([(p.id, "html", p.html)], options)[0], pages)
+        rows[f"ours ({favor}, {len(cv)}-fold CV)"] = {
+            **prf([page_counts(t, g) for t, g in zip(predicted, golds)]), "ms_per_page": ms
+        }
+        if favor == "balanced":
+            rows["ours (balanced, in-sample: not a fair figure)"] = {
+                **prf([page_counts(d.clean_text(), g) for d, g in zip(docs, golds)]), "ms_per_page": ms
+            }
+    return rows
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def line_task(pages: list, peers: dict[str, Extractor], cv: list[tuple[list[int], Path]]) -> dict:
+    rendered = [page_lines(p) for p in pages]  # (texts, labels, labels with headline, headline)
+
+    def score(kept_per_page: list[list[bool]]) -> dict:
+        tp = fp = fn = 0
+        counts = []
+        for (texts, labels, _, headline), kept, page in zip(rendered, kept_per_page, pages):
+            for i, (label, keep) in enumerate(zip(labels, kept)):
+                if i == headline:
+                    continue
+                tp += label and keep
+                fp += keep and not label
+                fn += label and not keep
+            kept_text = "\n".join(t for i, (t, k) in enumerate(zip(texts, kept)) if k and i != headline)
+            counts.append(page_counts(kept_text, page.gold))
+        p = tp / max(tp + fp, 1)
+        r = tp / max(tp + fn, 1)
+        return {
+            "line_precision": p, "line_recall": r, "line_f1": 2 * p * r / (p + r) if p + r else 0.0,
+            "token_f1": prf(counts)["f1"],
+        }
+
+    rows: dict[str, dict] = {}
+    as_html = [
+        "<html><body>" + "".join(f"<p>{html_lib.escape(t)}</p>" for t in texts) + "</body></html>"
+        for texts, *_ in rendered
+    ]
+    for name, extract in peers.items():
+        outputs, ms = timed(extract, as_html)
+        kept = []
+        for (texts, *_), output in zip(rendered, outputs):
+            normal_output = f" {_normal(output)} "
+            kept.append([bool(_normal(t)) and f" {_normal(t)} " in normal_output for t in texts])
+        rows[name] = {**score(kept), "ms_per_page": ms}
+    for favor in ("balanced", "precision", "recall"):
+        kept = [[] for _ in pages]
+        for test, directory in cv:
+            options = CleanOptions(favor=favor, models_dir=str(directory))
+            docs = ours_texts([(pages[i].id, "text", "\n".join(rendered[i][0])) for i in test], options)
+            for i, doc in zip(test, docs):
+                kept[i] = [line.status == CONTENT for line in doc.lines]
+        options = CleanOptions(favor=favor)
+        _, ms = timed(lambda item: ours_texts([(item[0].id, "text", "\n".join(item[1][0]))], options), list(zip(pages, rendered)))
+        rows[f"ours ({favor}, {len(cv)}-fold CV)"] = {**score(kept), "ms_per_page": ms}
+    return rows
+
+
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b(?:[\w-]+\.)+(?:ru|com|me|ly|in|org|net|io|su|gl|cc)/\S*", re.I)
+_MARKUP = re.compile(r"\*\*|__|~~|`")
+
+
+def scraped_post(markdown: str) -> str:
+    """A Telegram post as a scraper delivers it: link labels kept, URLs and markdown gone."""
+    text = _MD_LINK.sub(r"\1", markdown)
+    text = _URL.sub("", text)
+    return _MARKUP.sub("", text)
+
+
+def telegram_task(limit: int | None) -> dict:
+    docs, per_channel = [], {}
+    for path in sorted(TELEGRAM_DIR.glob("*_messages.json")):
+        posts = json.loads(path.read_text())[:limit]
+        channel = path.stem
+        texts = [scraped_post(p.get("text") or "") for p in posts]
+        texts = [t for t in texts if t.strip()]
+        per_channel[channel] = texts
+        docs += [
+            Document(id=f"{channel}/{i}", text=t, source=str(path), metadata={"source": channel})
+            for i, t in enumerate(texts)
+        ]
+    frequency: dict[str, Counter] = {}
+    for channel, texts in per_channel.items():
+        counter = Counter()
+        for text in texts:
+            counter.update({line_key(line) for line in text.splitlines()} - {""})
+        frequency[channel] = counter
+
+    def measure(cleaned: list[Document]) -> dict:
+        signature_total = signature_removed = content_total = content_kept = 0
+        for doc in cleaned:
+            channel = doc.metadata["source"]
+            for line in doc.lines:
+                key = line_key(line.text)
+                if not key or not re.search(r"[^\W\d_]", line.text):
+                    continue
+                count = frequency[channel][key]
+                if count >= SIGNATURE_MIN_POSTS:
+                    signature_total += 1
+                    signature_removed += line.status == NOISE
+                elif count == 1:
+                    content_total += 1
+                    content_kept += line.status == CONTENT
+        return {
+            "signature_lines": signature_total,
+            "signature_removed": signature_removed / max(signature_total, 1),
+            "content_lines": content_total,
+            "content_kept": content_kept / max(content_total, 1),
+        }
+
+    rows = {}
+    for favor in ("balanced", "precision", "recall"):
+        fresh = [Document(id=d.id, text=d.text, source=d.source, metadata=dict(d.metadata)) for d in docs]
+        start = time.perf_counter()
+        cleaned = clean_documents(fresh, CleanOptions(favor=favor))
+        rows[f"ours ({favor}, channel batch)"] = {
+            **measure(cleaned), "ms_per_post": (time.perf_counter() - start) * 1000 / max(len(docs), 1)
+        }
+    # Without repetition evidence: every post cleaned on its own.
+    alone = [Document(id=d.id, text=d.text, source=d.source, metadata=dict(d.metadata)) for d in docs]
+    rows["ours (balanced, each post alone)"] = measure([clean_documents([d])[0] for d in alone])
+    rows["posts"] = len(docs)
+    return rows
+
+
+def seeds_task() -> dict:
+    gold = json.loads((SEEDS_DIR / "GOLD.json").read_text())
+    docs = [
+        Document(id=name, text=(SEEDS_DIR / name).read_text(encoding="utf-8"), source=str(SEEDS_DIR / name))
+        for name in sorted(gold)
+        if name.endswith(".txt")
+    ]
+    clean_documents(docs)
+    tp = fp = fn = 0
+    per_doc = {}
+    for doc in docs:
+        entry = gold[doc.id]
+        noise = entry["noise"]
+        if isinstance(noise, str):
+            first, last = map(int, noise.split("-"))
+            noise = list(range(first, last + 1))
+        content = set(entry["content"])
+        errors = []
+        for line in doc.lines:
+            if line.number in content or line.number in noise:
+                truth, kept = line.number in content, line.kept
+                tp += truth and kept
+                fp += kept and not truth
+                fn += truth and not kept
+                if truth != kept:
+                    errors.append(line.number)
+        per_doc[doc.id] = errors
+    p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "misjudged_lines": per_doc}
+
+
+# ---------------------------------------------------------------- report
+
+
+def markdown(results: dict) -> str:
+    out = ["# Cleaning benchmark", "", f"Command: `{results['command']}`", ""]
+    out += ["## HTML: Scrapinghub article-extraction benchmark (181 pages, shingle metric)", ""]
+    out += ["| system | precision | recall | F1 | ms/page |", "|---|---|---|---|---|"]
+    for name, row in sorted(results["html"].items(), key=lambda kv: -kv[1]["f1"]):
+        out.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['ms_per_page']:.1f} |")
+    out += ["", "## Plain text: the same pages as a line dump (content lines; headline not scored)", ""]
+    out += ["| system | line P | line R | line F1 | token F1 | ms/page |", "|---|---|---|---|---|---|"]
+    for name, row in sorted(results["lines"].items(), key=lambda kv: -kv[1]["line_f1"]):
+        out.append(
+            f"| {name} | {row['line_precision']:.3f} | {row['line_recall']:.3f} | {row['line_f1']:.3f} "
+            f"| {row['token_f1']:.3f} | {row['ms_per_page']:.1f} |"
+        )
+    tg = results["telegram"]
+    out += ["", f"## Telegram: {tg['posts']} posts of 12 channels (signature = line in >= {SIGNATURE_MIN_POSTS} posts of a channel)", ""]
+    out += ["| system | signature lines | removed | one-off lines | kept |", "|---|---|---|---|---|"]
+    for name, row in tg.items():
+        if isinstance(row, dict):
+            out.append(f"| {name} | {row['signature_lines']} | {row['signature_removed']:.3f} | {row['content_lines']} | {row['content_kept']:.3f} |")
+    seeds = results["seeds"]
+    out += ["", f"## Seeds: line P {seeds['precision']:.3f}, R {seeds['recall']:.3f}, F1 {seeds['f1']:.3f}", ""]
+    return "\n".join(out) + "\n"
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(
+        ((n, r) for n, r in results["html"].items() if "in-sample" not in n), key=lambda kv: kv[1]["f1"]
+    )
+    names = [n for n, _ in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 0.5 * len(rows) + 1.5), sharey=True)
+    colours = ["tab:orange" if n.startswith("ours") else "tab:blue" for n in names]
+    left.barh(names, [r["f1"] for _, r in rows], color=colours)
+    left.set_xlim(0.7, 1.0)
+    left.set_xlabel("token F1 (shingles), Scrapinghub benchmark")
+    right.barh(names, [r["ms_per_page"] for _, r in rows], color=colours)
+    right.set_xlabel("ms per page (same run)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="3 folds and 200 posts per channel")
+    args = parser.parse_args()
+    if not BENCHMARK_DIR.exists():
+        sys.exit(f"SKIP: shared benchmark data not found at {BENCHMARK_DIR}")
+    folds = 3 if args.quick else args.folds
+    results: dict = {"command": "python benchmarks/cleaning.py" + (" --quick" if args.quick else f" --folds {folds}")}
+    pages = load_benchmark_pages()
+    peers = peer_extractors()
+    results["peers_installed"] = sorted(peers)
+    with tempfile.TemporaryDirectory() as work:
+        print(f"training {folds}-fold models ...", flush=True)
+        cv = cross_validated_models(pages, folds, Path(work))
+        print("HTML task ...", flush=True)
+        results["html"] = html_task(pages, peers, cv)
+        print("plain-text line task ...", flush=True)
+        results["lines"] = line_task(pages, peers, cv)
+    print("Telegram ...", flush=True)
+    results["telegram"] = telegram_task(200 if args.quick else None) if TELEGRAM_DIR.exists() else {"posts": 0}
+    results["seeds"] = seeds_task()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "cleaning.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    (RESULTS / "cleaning.md").write_text(markdown(results))
+    plot(results, RESULTS / "cleaning.png")
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""Feature vectors for lines of text (and for HTML blocks, which add DOM evidence).
+
+Per line, the shallow text features of Kohlschütter et al. (WSDM 2010) and jusText (Pomikálek
+2011): length in characters and words, sentence-ending punctuation, digit / upper-case / letter
+ratios, stop-word density (the best of ru, kk, fr, en), plus the position in the document. Context
+is what makes the classifier work on short lines: each line also sees the same core features of
+its two neighbours on each side and the word mass around it, so a short headline inside an
+article and a short menu entry inside a menu get different answers (jusText's context-sensitive
+pass, learned instead of hand-set).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from classify.clean.html import HEADING_TAGS, Page, best_container
+from classify.clean.rules import rule_reason
+from classify.language import STOPWORDS
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_UPPER = re.compile(r"[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ]")
+_DIGIT = re.compile(r"\d")
+_SENTENCE_END = re.compile(r"[.!?…:;][\"»”’)\]]*\s*$")
+_SENTENCE_INSIDE = re.compile(r"[.!?…]\s+[A-ZА-ЯЁ\"«“]")
+_URLISH = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|ru|kz|fr|uk|io|info|by|ua|me|tv)\b", re.I)
+_SYMBOL = re.compile(r"[^\w\s.,;:!?()\"'«»“”’\-–—/%]", re.UNICODE)
+_BULLETISH = re.compile(r"^\s*(?:[\d]+[.)]?\s*|[•·▪►▶➤→*#|>-]\s*)")
+# word -> indices of the languages it is a stop word of, so one dict lookup per word suffices.
+_STOPWORD_LANGUAGES: dict[str, tuple[int, ...]] = {}
+for _index, _words in enumerate(STOPWORDS.values()):
+    for _word in _words:
+        _STOPWORD_LANGUAGES[_word] = _STOPWORD_LANGUAGES.get(_word, ()) + (_index,)
+
+# The per-line features that neighbours also contribute (order matters: the model depends on it).
+CORE_TEXT_FEATURES = (
+    "log_chars", "log_words", "sentence_end", "stopword_ratio", "letter_ratio", "comma_rate",
+)
+OWN_TEXT_FEATURES = CORE_TEXT_FEATURES + (
+    "mean_word_len", "digit_ratio", "upper_ratio", "title_case_ratio", "symbol_ratio",
+    "sentences_inside", "urlish", "bulletish", "ends_colon", "starts_lower",
+)
+CONTEXT_OFFSETS = (-2, -1, 1, 2)
+RULE_OFFSETS = (-2, -1, 0, 1, 2)
+WINDOW_RADII = (3, 6)
+WINDOW_FEATURES = ("log_words", "sentence_end", "stopword_ratio", "rule_noise")
+POSITION_FEATURES = (
+    "relative_position", "is_first", "is_last", "share_of_doc_words", "window_words_3",
+    "distance_to_longest", "before_longest", "doc_log_lines", "doc_log_words",
+)
+
+
+def text_features(text: str) -> list[float]:
+    """OWN_TEXT_FEATURES of one line, in that order."""
+    stripped = text.strip()
+    chars = len(stripped)
+    words = _WORD.findall(stripped)
+    n_words = len(words)
+    per_language = [0] * len(STOPWORDS)
+    for word in words:
+        for language in _STOPWORD_LANGUAGES.get(word.lower(), ()):
+            per_language[language] += 1
+    stop = max(per_language)
+    letters = len(_LETTER.findall(stripped))
+    uppers = len(_UPPER.findall(stripped))
+    alpha_words = [w for w in words if w[0].isalpha()]
+    title_case = sum(w[0].isupper() for w in alpha_words) / len(alpha_words) if alpha_words else 0.0
+    return [
+        math.log1p(chars),
+        math.log1p(n_words),
+        float(bool(_SENTENCE_END.search(stripped))),
+        stop / n_words if n_words else 0.0,
+        letters / chars if chars else 0.0,
+        stripped.count(",") / max(n_words, 1),
+        sum(len(w) for w in words) / n_words if n_words else 0.0,
+        len(_DIGIT.findall(stripped)) / chars if chars else 0.0,
+        uppers / letters if letters else 0.0,
+        title_case,
+        len(_SYMBOL.findall(stripped)) / chars if chars else 0.0,
+        float(len(_SENTENCE_INSIDE.findall(stripped))),
+        float(bool(_URLISH.search(stripped))),
+        float(bool(_BULLETISH.match(stripped))),
+        float(stripped.endswith(":")),
+        float(bool(stripped) and stripped[0].islower()),
+    ]
+
+
+def _context(own: np.ndarray, n_core: int) -> np.ndarray:
+    """Neighbours' core features at CONTEXT_OFFSETS (zeros and a flag beyond the document's edges)."""
+    n = own.shape[0]
+    columns = []
+    for offset in CONTEXT_OFFSETS:
+        shifted = np.zeros((n, n_core + 1))
+        src = np.arange(n) + offset
+        valid = (src >= 0) & (src < n)
+        shifted[valid, :n_core] = own[src[valid], :n_core]
+        shifted[~valid, n_core] = 1.0  # beyond the edge
+        columns.append(shifted)
+    return np.hstack(columns)
+
+
+def _position(word_counts: np.ndarray) -> np.ndarray:
+    n = len(word_counts)
+    index = np.arange(n)
+    total = max(word_counts.sum(), 1.0)
+    window = _window_mean(word_counts, 3) * 7  # about the words within three lines either side
+    longest = int(np.argmax(word_counts)) if n else 0
+    return np.column_stack(
+        [
+            index / max(n - 1, 1),
+            index == 0,
+            index == n - 1,
+            word_counts / total,
+            np.log1p(window),
+            np.abs(index - longest) / max(n, 1),
+            index < longest,
+            np.full(n, math.log1p(n)),
+            np.full(n, math.log1p(total)),
+        ]
+    ).astype(float)
+
+
+def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean of `values` over the lines within `radius` either side (clipped at the edges)."""
+    n = len(values)
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    index = np.arange(n)
+    low, high = np.maximum(index - radius, 0), np.minimum(index + radius + 1, n)
+    return (cumulative[high] - cumulative[low]) / (high - low)
+
+
+def _rules_and_windows(own: np.ndarray, texts: list[str]) -> np.ndarray:
+    """Whether the explicit rules call the line and its neighbours noise, and windowed means of
+    length, sentence endings, stop words and rule noise (the neighbourhood's character)."""
+    n = len(texts)
+    rule = np.array([rule_reason(t) is not None for t in texts], dtype=float)
+    columns = []
+    for offset in RULE_OFFSETS:
+        shifted = np.zeros(n)
+        src = np.arange(n) + offset
+        valid = (src >= 0) & (src < n)
+        shifted[valid] = rule[src[valid]]
+        columns.append(shifted)
+    sources = {name: own[:, OWN_TEXT_FEATURES.index(name)] for name in WINDOW_FEATURES[:-1]}
+    sources["rule_noise"] = rule
+    for radius in WINDOW_RADII:
+        columns.extend(_window_mean(sources[name], radius) for name in WINDOW_FEATURES)
+    return np.column_stack(columns)
+
+
+def line_feature_names() -> list[str]:
+    context = [
+        f"{name}@{offset:+d}" for offset in CONTEXT_OFFSETS for name in (*CORE_TEXT_FEATURES, "edge")
+    ]
+    rules = [f"rule_noise@{offset:+d}" for offset in RULE_OFFSETS]
+    windows = [f"mean_{name}@{radius}" for radius in WINDOW_RADII for name in WINDOW_FEATURES]
+    return [*OWN_TEXT_FEATURES, *context, *POSITION_FEATURES, *rules, *windows]
+
+
+def line_features(texts: list[str]) -> np.ndarray:
+    """Feature matrix (one row per non-blank line of a document, in order)."""
+    if not texts:
+        return np.zeros((0, len(line_feature_names())))
+    own = np.array([text_features(t) for t in texts], dtype=float)
+    word_counts = np.expm1(own[:, 1])
+    return np.hstack(
+        [own, _context(own, len(CORE_TEXT_FEATURES)), _position(word_counts), _rules_and_windows(own, texts)]
+    )
+
+
+BLOCK_TAG_GROUPS = ("p", "li", "div", "heading", "td", "blockquote", "pre", "dd", "span_other")
+DOM_FEATURES = (
+    "link_density", "link_block", "negative_hint", "positive_hint", "in_furniture", "in_article",
+    "in_list", "in_table", "in_quote", "in_figure", "in_heading", "log_depth",
+    "parent_log_chars", "parent_link_density", "parent_log_blocks",
+    "grand_log_chars", "grand_link_density", "grand_log_blocks",
+    "in_best", "best_is_ancestor_distance", "parent_score_share", "best_share_of_page",
+    "matches_title",
+) + tuple(f"tag_{group}" for group in BLOCK_TAG_GROUPS)
+DOM_CONTEXT = ("link_density", "in_best", "negative_hint")
+
+
+def block_feature_names() -> list[str]:
+    context = [f"{name}@{offset:+d}" for offset in CONTEXT_OFFSETS for name in DOM_CONTEXT]
+    return [*line_feature_names(), *DOM_FEATURES, *context]
+
+
+def _tag_group(tag: str) -> str:
+    if tag in HEADING_TAGS:
+        return "heading"
+    return tag if tag in BLOCK_TAG_GROUPS else "span_other"
+
+
+def block_features(page: Page) -> np.ndarray:
+    """Feature matrix for the blocks of a rendered page: text features plus DOM evidence."""
+    blocks, elements = page.blocks, page.elements
+    if not blocks:
+        return np.zeros((0, len(block_feature_names())))
+    text_part = line_features([b.text for b in blocks])
+    best = best_container(elements)
+    best_score = elements[best].score if best >= 0 else 1.0
+    page_chars = max(sum(len(b.text) for b in blocks), 1)
+    best_share = elements[best].chars / page_chars if best >= 0 else 0.0
+    title_tokens = set(_WORD.findall(page.title.lower()))
+    rows = []
+    for block in blocks:
+        element = elements[block.element]
+        parent = elements[element.parent] if element.parent >= 0 else element
+        grand = elements[parent.parent] if parent.parent >= 0 else parent
+        # Distance (in ancestors) to the best container, 0 when outside it.
+        distance, index = 0, block.element
+        while index >= 0 and index != best:
+            index = elements[index].parent
+            distance += 1
+        in_best = index == best and best >= 0
+        block_tokens = _WORD.findall(block.text.lower())
+        matches_title = (
+            sum(t in title_tokens for t in block_tokens) / len(block_tokens) if block_tokens else 0.0
+        )
+        group = _tag_group(block.tag)
+        rows.append(
+            [
+                block.link_chars / max(len(block.text), 1),
+                block.in_link_block,
+                math.log1p(block.negative_hint),
+                math.log1p(block.positive_hint),
+                block.in_furniture,
+                block.in_article,
+                block.in_list,
+                block.in_table,
+                block.in_quote,
+                block.in_figure,
+                block.in_heading,
+                math.log1p(block.depth),
+                math.log1p(parent.chars),
+                parent.link_chars / max(parent.chars, 1),
+                math.log1p(parent.blocks),
+                math.log1p(grand.chars),
+                grand.link_chars / max(grand.chars, 1),
+                math.log1p(grand.blocks),
+                in_best,
+                math.log1p(distance) if in_best else -1.0,
+                max(parent.score, element.score) / best_score if best_score else 0.0,
+                best_share,
+                matches_title,
+                *(group == g for g in BLOCK_TAG_GROUPS),
+            ]
+        )
+    dom = np.array(rows, dtype=float)
+    context_cols = [DOM_FEATURES.index(name) for name in DOM_CONTEXT]
+    context = []
+    n = len(blocks)
+    for offset in CONTEXT_OFFSETS:
+        shifted = np.zeros((n, len(context_cols)))
+        src = np.arange(n) + offset
+        valid = (src >= 0) & (src < n)
+        shifted[valid] = dom[src[valid]][:, context_cols]
+        context.append(shifted)
+    return np.hstack([text_part, dom, *context])

@@ -1,0 +1,147 @@
+"""A small gradient-boosted tree classifier that ships as npz + JSON (no pickle).
+
+Training uses scikit-learn's HistGradientBoostingClassifier (binary log-loss; Ke et al., "LightGBM",
+NeurIPS 2017, as implemented in scikit-learn). Its trees are then packed into flat arrays, so the
+shipped model is plain numbers that `numpy.load(allow_pickle=False)` can read and prediction is a
+vectorised walk of all trees at once:
+
+    raw(x) = baseline + sum_t value_t(leaf_t(x)),   P(content | x) = 1 / (1 + exp(-raw(x)))
+
+where leaf_t(x) follows "x[feature] <= threshold goes left" from the root of tree t (leaf values
+already include the learning rate). Features never contain NaN, so missing-value routing is not
+needed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class TreeContentClassifier:
+    """Binary content/noise classifier: fit with scikit-learn, predict with numpy only.
+
+    Parameters mirror HistGradientBoostingClassifier's; `feature_names` are stored with the model
+    so a model can refuse features computed by a different version of the code.
+    """
+
+    def __init__(
+        self,
+        max_iter: int = 300,
+        learning_rate: float = 0.08,
+        max_leaf_nodes: int = 31,
+        min_samples_leaf: int = 20,
+        l2_regularization: float = 1.0,
+        random_state: int = 0,
+        feature_names: list[str] | None = None,
+    ) -> None:
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_samples_leaf = min_samples_leaf
+        self.l2_regularization = l2_regularization
+        self.random_state = random_state
+        self.feature_names = feature_names
+        self.metadata: dict[str, Any] = {}
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> TreeContentClassifier:
+        from sklearn.ensemble import HistGradientBoostingClassifier  # training-time only
+
+        model = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_samples_leaf=self.min_samples_leaf,
+            l2_regularization=self.l2_regularization,
+            early_stopping=False,
+            random_state=self.random_state,
+        ).fit(X, np.asarray(y, dtype=int))
+        self._pack(model)
+        return self
+
+    def _pack(self, model: Any) -> None:
+        features, thresholds, lefts, rights, values, roots = [], [], [], [], [], []
+        offset, depth = 0, 0
+        for (predictor,) in model._predictors:
+            nodes = predictor.nodes
+            n = len(nodes)
+            leaf = nodes["is_leaf"].astype(bool)
+            index = np.arange(n) + offset
+            # Leaves point to themselves, so walking a fixed number of steps is harmless.
+            lefts.append(np.where(leaf, index, nodes["left"] + offset))
+            rights.append(np.where(leaf, index, nodes["right"] + offset))
+            features.append(np.where(leaf, 0, nodes["feature_idx"]))
+            thresholds.append(nodes["num_threshold"])
+            values.append(np.where(leaf, nodes["value"], 0.0))
+            roots.append(offset)
+            depth = max(depth, int(nodes["depth"].max()))
+            offset += n
+        self.feature_ = np.concatenate(features).astype(np.int32)
+        self.threshold_ = np.concatenate(thresholds).astype(np.float64)
+        self.left_ = np.concatenate(lefts).astype(np.int32)
+        self.right_ = np.concatenate(rights).astype(np.int32)
+        self.value_ = np.concatenate(values).astype(np.float64)
+        self.roots_ = np.asarray(roots, dtype=np.int32)
+        self.depth_ = depth
+        self.baseline_ = float(np.ravel(model._baseline_prediction)[0])
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.shape[0] == 0:
+            return np.zeros(0)
+        rows = np.arange(X.shape[0])[:, None]
+        node = np.broadcast_to(self.roots_, (X.shape[0], len(self.roots_))).copy()
+        for _ in range(self.depth_):
+            go_left = X[rows, self.feature_[node]] <= self.threshold_[node]
+            node = np.where(go_left, self.left_[node], self.right_[node])
+        return self.baseline_ + self.value_[node].sum(axis=1)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Column 1 is P(content)."""
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+        return self.predict_proba(X)[:, 1] >= threshold
+
+    def save(self, path: str | Path) -> None:
+        """Write `path`.npz (the trees) and `path`.json (parameters, feature names, metadata)."""
+        path = Path(path)
+        np.savez_compressed(
+            path.with_suffix(".npz"),
+            feature=self.feature_, threshold=self.threshold_, left=self.left_, right=self.right_,
+            value=self.value_, roots=self.roots_,
+        )
+        meta = {
+            "format": "classify.clean.TreeContentClassifier/1",
+            "params": {
+                "max_iter": self.max_iter, "learning_rate": self.learning_rate,
+                "max_leaf_nodes": self.max_leaf_nodes, "min_samples_leaf": self.min_samples_leaf,
+                "l2_regularization": self.l2_regularization, "random_state": self.random_state,
+            },
+            "baseline": self.baseline_,
+            "depth": self.depth_,
+            "feature_names": self.feature_names,
+            "metadata": self.metadata,
+        }
+        path.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> TreeContentClassifier:
+        path = Path(path)
+        meta = json.loads(path.with_suffix(".json").read_text())
+        model = cls(**meta["params"], feature_names=meta["feature_names"])
+        model.metadata = meta.get("metadata", {})
+        with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
+            model.feature_ = arrays["feature"]
+            model.threshold_ = arrays["threshold"]
+            model.left_ = arrays["left"]
+            model.right_ = arrays["right"]
+            model.value_ = arrays["value"]
+            model.roots_ = arrays["roots"]
+        model.depth_ = int(meta["depth"])
+        model.baseline_ = float(meta["baseline"])
+        return model

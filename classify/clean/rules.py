@@ -1,0 +1,55 @@
+"""Explicit noise rules: lines no article sentence looks like, each with a reason a reader can check.
+
+Lines without letters (counters, separators), currency tickers, photo/source credits, reprint /
+copyright / subscribe / read-more notices, arrow-terminated link labels and bare site names. The
+vocabulary is generic news-CMS furniture in ru, kk, fr and en; everything else is left to the
+learned classifier.
+"""
+
+from __future__ import annotations
+
+import re
+
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+SENTENCE_END = re.compile(r"[.!?…»\"”)]\s*$")
+_DOMAIN = re.compile(r"\b[\w-]+\.(?:kz|ru|by|ua|uz|kg|com|net|org|info|fr|uk|io|news|tv|me|su)\b", re.I)
+_TICKER = re.compile(r"^\s*[A-Z]{3}\s*[:=]?\s*(?:[\d.,]+(?:\s*/\s*[\d.,]+)?)?\s*$")
+_CREDIT = re.compile(
+    r"^\s*(?:фото|фотография|видео|иллюстрация|источник|автор фото|photo|picture|image|video|source"
+    r"|credit|crédit|photo ?credit|суреттер|сурет|фото ?түсірген)\s*[:/—–-]",
+    re.I,
+)
+_CALL_TO_ACTION_TAIL = re.compile(r"[➤►▶→»>⟶⏩👉]+\s*$")
+# Multilingual boilerplate vocabulary (stems, so inflected forms match): reprint terms, copyright,
+# subscribe / read-more calls, cookie banners and mobile-version switches that news CMSs print.
+_BOILERPLATE_CUES = re.compile(
+    r"гиперссылк|перепечатк|права защищены|все права|при цитировании|при использовании материал"
+    r"|подпис(?:ывайтесь|аться|ка на)|читайте также|читать (?:все|далее|полностью)|читайте нас"
+    r"|мобильн\w+ верси|версия для печати"
+    r"|all rights reserved|read more|subscribe|sign up|newsletter|cookie|mobile version|click here"
+    r"|follow us|tous droits réservés|lire aussi|lire la suite|abonnez-vous|reproduction interdite"
+    r"|барлық құқықтар қорғалған|жазылыңыз",
+    re.I,
+)
+
+
+def rule_reason(text: str) -> str | None:
+    """The reason a line is noise by an explicit rule, or None when no rule applies."""
+    stripped = text.strip()
+    if not _LETTER.search(stripped):
+        return "no letters (numbers, separators, counters)"
+    if _TICKER.match(stripped):
+        return "currency or market ticker"
+    if _CREDIT.match(stripped):
+        return "photo/source credit"
+    if _BOILERPLATE_CUES.search(stripped):
+        return "boilerplate phrase (reprint, subscribe, read-more, copyright)"
+    words = _WORD.findall(stripped)
+    if _CALL_TO_ACTION_TAIL.search(stripped) and len(words) < 12:
+        return "link label with an arrow (call to action)"
+    if _DOMAIN.search(stripped) and len(words) < 8 and not SENTENCE_END.search(stripped):
+        return "site name or slogan"
+    return None
+
+

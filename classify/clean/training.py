@@ -1,0 +1,202 @@
+"""Training data and model fitting for the cleaner's two classifiers (used by
+`models/build_line_model.py` and by `benchmarks/cleaning.py` for its cross-validation).
+
+Gold comes from the Scrapinghub article-extraction benchmark (181 pages, MIT): each page is
+rendered into blocks (`classify.clean.html.render_page`) and a block is content when it belongs
+to the page's gold article text (`classify.clean.gold.label_lines`).
+
+- The block model sees HTML blocks with their DOM features and learns the benchmark's notion of
+  the article body (headline excluded).
+- The line model sees only text. Its examples are the same pages as plain text in three shapes a
+  scraper delivers: the whole page dumped line by line, the article with a random margin of page
+  furniture around it, and the bare article, so that already-clean text is left alone. The page
+  headline counts as content here (news processing keeps headlines).
+
+Probability thresholds for `favor` are chosen on out-of-fold predictions (GroupKFold by page),
+counting lines by their words: "precision" maximises F0.5, "balanced" F1.5, "recall" F3.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classify.clean.features import block_feature_names, block_features, line_feature_names, line_features
+from classify.clean.gold import label_lines
+from classify.clean.html import headline_block, render_page
+from classify.clean.model import TreeContentClassifier
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+BENCHMARK_DIR = SHARED / "data" / "boilerplate" / "scrapinghub_aeb"
+WORDS_COLUMN = line_feature_names().index("log_words")
+
+
+@dataclass(slots=True)
+class GoldPage:
+    """One benchmark page: id, url, HTML source and the gold article text."""
+
+    id: str
+    url: str
+    html: str
+    gold: str
+
+
+def load_benchmark_pages(directory: Path = BENCHMARK_DIR) -> list[GoldPage]:
+    """The benchmark's pages in a stable order (sorted by id)."""
+    truth = json.loads((directory / "ground-truth.json").read_text())
+    pages = []
+    for page_id in sorted(truth):
+        html = gzip.decompress((directory / "html" / f"{page_id}.html.gz").read_bytes())
+        pages.append(GoldPage(page_id, truth[page_id]["url"], html.decode("utf-8", "replace"), truth[page_id]["articleBody"]))
+    return pages
+
+
+@dataclass(slots=True)
+class Examples:
+    """Feature rows, labels, the page each row came from (for grouped cross-validation), and each
+    row's word count (for word-weighted recall)."""
+
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    weights: np.ndarray
+
+
+def page_lines(page: GoldPage) -> tuple[list[str], list[bool], list[bool], int | None]:
+    """The page as text lines: (texts, body labels, labels with the headline as content, headline)."""
+    rendered = render_page(page.html)
+    texts = [block.text for block in rendered.blocks]
+    labels = label_lines(texts, page.gold)
+    headline = headline_block(rendered)
+    with_headline = list(labels)
+    if headline is not None:
+        with_headline[headline] = True
+    return texts, labels, with_headline, headline
+
+
+def block_examples(pages: list[GoldPage]) -> Examples:
+    X, y, groups = [], [], []
+    for index, page in enumerate(pages):
+        rendered = render_page(page.html)
+        labels = label_lines([block.text for block in rendered.blocks], page.gold)
+        X.append(block_features(rendered))
+        y.extend(labels)
+        groups.extend([index] * len(labels))
+    X = np.vstack(X)
+    return Examples(X, np.asarray(y, dtype=bool), np.asarray(groups), np.expm1(X[:, WORDS_COLUMN]))
+
+
+def text_variants(texts: list[str], labels: list[bool], rng: np.random.Generator) -> list[tuple[list[str], list[bool]]]:
+    """The three plain-text shapes of one page: full dump, article with margins, bare article."""
+    content = [i for i, label in enumerate(labels) if label]
+    variants = [(texts, labels)]
+    if content:
+        start = max(content[0] - int(rng.integers(0, 9)), 0)
+        stop = min(content[-1] + 1 + int(rng.integers(0, 9)), len(texts))
+        variants.append((texts[start:stop], labels[start:stop]))
+        variants.append(([texts[i] for i in content], [True] * len(content)))
+    return variants
+
+
+def line_examples(pages: list[GoldPage], random_state: int = 0) -> Examples:
+    rng = np.random.default_rng(random_state)
+    X, y, groups = [], [], []
+    for index, page in enumerate(pages):
+        texts, _, labels, _ = page_lines(page)
+        for variant_texts, variant_labels in text_variants(texts, labels, rng):
+            if not variant_texts:
+                continue
+            X.append(line_features(variant_texts))
+            y.extend(variant_labels)
+            groups.extend([index] * len(variant_labels))
+    X = np.vstack(X)
+    return Examples(X, np.asarray(y, dtype=bool), np.asarray(groups), np.expm1(X[:, WORDS_COLUMN]))
+
+
+CANDIDATE_THRESHOLDS = np.round(np.arange(0.02, 0.96, 0.01), 2)
+FAVOR_BETAS = (("precision", 0.5), ("balanced", 1.5), ("recall", 3.0))
+
+
+def precision_recall_curve(y: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> dict[str, list[float]]:
+    """Word-weighted precision and recall of "score >= t" for each candidate threshold t."""
+    content_words = max(float(weights[y].sum()), 1.0)
+    precision, recall = [], []
+    for t in CANDIDATE_THRESHOLDS:
+        kept = scores >= t
+        tp = float(weights[y & kept].sum())
+        precision.append(round(tp / max(float(weights[kept].sum()), 1.0), 4))
+        recall.append(round(tp / content_words, 4))
+    return {"threshold": CANDIDATE_THRESHOLDS.tolist(), "precision": precision, "recall": recall}
+
+
+def choose_thresholds(curve: dict[str, list[float]]) -> dict[str, float]:
+    """Thresholds for each `favor` from the out-of-fold curve, counting lines by their words (a lost
+    paragraph matters more than a lost one-word label): those maximising F0.5 ("precision"),
+    F1.5 ("balanced": recall weighs 2.25 times as much as precision) and F3 ("recall")."""
+
+    def f_beta(i: int, beta: float) -> float:
+        p, r = curve["precision"][i], curve["recall"][i]
+        return (1 + beta**2) * p * r / (beta**2 * p + r) if p + r else 0.0
+
+    indices = range(len(curve["threshold"]))
+    return {
+        favor: float(curve["threshold"][max(indices, key=lambda i: (f_beta(i, beta), i))])
+        for favor, beta in FAVOR_BETAS
+    }
+
+
+def out_of_fold_scores(examples: Examples, folds: int, params: dict, random_state: int) -> np.ndarray:
+    """P(content) of every row from a model that never saw the row's page (GroupKFold)."""
+    from sklearn.model_selection import GroupKFold  # training-time only
+
+    scores = np.zeros(len(examples.y))
+    for train, test in GroupKFold(n_splits=folds).split(examples.X, examples.y, examples.groups):
+        model = TreeContentClassifier(**params, random_state=random_state).fit(examples.X[train], examples.y[train])
+        scores[test] = model.predict_proba(examples.X[test])[:, 1]
+    return scores
+
+
+BLOCK_PARAMS = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1.0}
+LINE_PARAMS = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1.0}
+
+
+def fit_models(
+    pages: list[GoldPage],
+    out_dir: Path,
+    folds: int = 4,
+    random_state: int = 0,
+    thresholds: dict[str, dict[str, float]] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Fit the block and line models on `pages` and save them as
+    `out_dir`/clean_{blocks,lines}.{npz,json}. Favor thresholds are chosen by `folds`-fold grouped
+    CV on those same pages, unless given (model name -> favor -> threshold)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chosen_all = {}
+    for name, examples, params, names in (
+        ("clean_blocks", block_examples(pages), BLOCK_PARAMS, block_feature_names()),
+        ("clean_lines", line_examples(pages, random_state), LINE_PARAMS, line_feature_names()),
+    ):
+        curve = None
+        if thresholds is not None:
+            chosen = thresholds[name]
+        else:
+            oof = out_of_fold_scores(examples, folds, params, random_state)
+            curve = precision_recall_curve(examples.y, oof, examples.weights)
+            chosen = choose_thresholds(curve)
+        model = TreeContentClassifier(**params, random_state=random_state, feature_names=names)
+        model.fit(examples.X, examples.y)
+        model.metadata = {
+            "thresholds": chosen,
+            "trained_on": f"{len(pages)} pages of the Scrapinghub article-extraction benchmark",
+            "examples": int(len(examples.y)),
+            "content_share": float(examples.y.mean()),
+            "threshold_cv_folds": folds if curve is not None else None,
+            "cv_word_weighted_curve": curve,
+        }
+        model.save(out_dir / name)
+        chosen_all[name] = chosen
+    return chosen_all

@@ -1,0 +1,195 @@
+"""The cleaning stage: seeds as an unseen-document test, reasons, repetition, favor, HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from classify.clean import CleanOptions, clean_document, clean_documents, split_lines
+from classify.clean.repetition import SourceLineCounts, document_source, line_key
+from classify.document import BLANK, CONTENT, NOISE, Document
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+GOLD = json.loads((SEEDS / "GOLD.json").read_text())
+SEED_NAMES = sorted(name for name in GOLD if name.endswith(".txt"))
+
+
+def _seed_docs() -> list[Document]:
+    # As the reader delivers them: one batch, the input directory as the source.
+    return [
+        Document(id=name, text=(SEEDS / name).read_text(encoding="utf-8"), source=str(SEEDS / name))
+        for name in SEED_NAMES
+    ]
+
+
+def _noise_lines(entry: dict) -> set[int]:
+    noise = entry["noise"]
+    if isinstance(noise, str):
+        first, last = map(int, noise.split("-"))
+        return set(range(first, last + 1))
+    return set(noise)
+
+
+def test_seeds_every_gold_line_right() -> None:
+    docs = clean_documents(_seed_docs())
+    for doc in docs:
+        entry = GOLD[doc.id]
+        by_number = {line.number: line for line in doc.lines}
+        wrongly_removed = [n for n in entry["content"] if not by_number[n].kept]
+        wrongly_kept = [n for n in _noise_lines(entry) if by_number[n].kept]
+        assert wrongly_removed == [], (doc.id, [(n, by_number[n].reason) for n in wrongly_removed])
+        assert wrongly_kept == [], (doc.id, [(n, by_number[n].text) for n in wrongly_kept])
+
+
+def test_seeds_each_document_alone_too() -> None:
+    # Without batch evidence (no repetition counts) the seeds must still come out right.
+    for doc in _seed_docs():
+        clean_document(doc)
+        entry = GOLD[doc.id]
+        kept = {line.number for line in doc.lines if line.kept}
+        assert set(entry["content"]) <= kept
+        assert not (_noise_lines(entry) & kept)
+
+
+def test_no_seed_specific_strings_in_the_package() -> None:
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "classify").rglob("*.py")).casefold()
+    for doc in _seed_docs():
+        lines = doc.text.splitlines()
+        for number in _noise_lines(GOLD[doc.id]):
+            text = lines[number - 1].strip()
+            if len(text) >= 12:
+                assert text.casefold() not in source, text
+        for domain in re.findall(r"[\w-]+\.kz", doc.text, flags=re.I):
+            assert domain.casefold() not in source, domain
+
+
+def test_every_line_gets_a_status_and_every_removed_line_a_reason() -> None:
+    for doc in clean_documents(_seed_docs()):
+        for line in doc.lines:
+            assert line.status in (CONTENT, NOISE, BLANK)
+            assert (line.status == BLANK) == (not line.text.strip())
+            if line.status == NOISE:
+                assert line.reason
+            if line.status != BLANK:
+                assert line.score is not None and 0.0 <= line.score <= 1.0
+
+
+ARTICLE = (
+    "The city council approved the new budget on Tuesday after a long debate about schools.\n"
+    "Officials said the plan would add funding for teachers and repair several old buildings.\n"
+    "Critics argued that the increase in property taxes would hurt families on fixed incomes.\n"
+)
+
+
+def _article(name: str) -> str:
+    """Three article sentences unique to `name` (digits would not do: repetition ignores them)."""
+    return "\n".join(f"{sentence[:-1]}, {name} reported." for sentence in ARTICLE.splitlines())
+
+
+def test_line_repeated_across_a_source_is_removed_with_its_count() -> None:
+    signature = "Our journalists work every day so that you can read independent news from the region."
+    docs = [
+        Document(id=name, text=f"{_article(name)}\n{signature}", source=f"d/{name}.txt", metadata={"source": "channel-a"})
+        for name in ("Alma", "Boris", "Chen", "Dana")
+    ]
+    clean_documents(docs)
+    for doc in docs:
+        last = doc.lines[-1]
+        assert last.status == NOISE and last.reason == "repeated in 4 documents of the same source"
+        assert [line.kept for line in doc.lines[:-1]] == [True, True, True]
+
+
+def test_repetition_is_counted_per_source() -> None:
+    signature = "Our journalists work every day so that you can read independent news from the region."
+    docs = [
+        Document(id=str(i), text=f"{ARTICLE}{signature}", source=f"d/{i}.txt", metadata={"source": f"site-{i}"})
+        for i in range(4)
+    ]
+    clean_documents(docs)
+    assert all("repeated" not in (doc.lines[-1].reason or "") for doc in docs)
+
+
+def test_persistent_counts_carry_evidence_across_batches(tmp_path: Path) -> None:
+    signature = "Our journalists work every day so that you can read independent news from the region."
+    counts = SourceLineCounts()
+    for i in range(2):
+        clean_documents([Document(id=str(i), text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"})], counts=counts)
+    counts.save(tmp_path / "counts.json")
+    reloaded = SourceLineCounts.load(tmp_path / "counts.json")
+    doc = Document(id="3", text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"})
+    clean_documents([doc], counts=reloaded)
+    assert doc.lines[-1].status == NOISE and "repeated in 3" in doc.lines[-1].reason
+
+
+def test_line_key_ignores_case_digits_and_punctuation() -> None:
+    assert line_key("USD: 517.3 / 519.9") == line_key("usd 601,1 / 602,2")
+    assert line_key("Подписывайтесь!") != line_key("Подпишитесь")
+    assert line_key("  ---  ") == ""
+
+
+def test_document_source_prefers_metadata_then_site_then_directory() -> None:
+    assert document_source(Document(id="a", text="", source="x/y.txt", metadata={"source": "tg"})) == "tg"
+    assert document_source(Document(id="a", text="", source="x/y.txt", metadata={"url": "https://www.site.kz/a/b"})) == "site.kz"
+    assert document_source(Document(id="a", text="", source="in/dir/y.txt")) == "in/dir"
+
+
+def test_favor_orders_what_is_kept() -> None:
+    text = _seed_docs()[3].text + "\nShare this article\nMore news\n" + ARTICLE
+    kept = {}
+    for favor in ("precision", "balanced", "recall"):
+        doc = clean_document(Document(id="x", text=text, source="x"), CleanOptions(favor=favor))
+        kept[favor] = {line.number for line in doc.lines if line.kept}
+    assert kept["precision"] <= kept["balanced"] <= kept["recall"]
+
+
+def test_invalid_options_are_refused() -> None:
+    with pytest.raises(ValueError):
+        CleanOptions(favor="speed")
+    with pytest.raises(ValueError):
+        CleanOptions(min_source_repeats=1)
+
+
+PAGE = """<html><head><title>Council approves budget | City News</title></head><body>
+<nav class="menu"><ul><li><a href="/">Home</a></li><li><a href="/politics">Politics</a></li>
+<li><a href="/sport">Sport</a></li><li><a href="/weather">Weather</a></li></ul></nav>
+<div class="content"><article>
+<h1>Council approves budget</h1>
+<p>The city council approved the new budget on Tuesday after a long debate about schools, roads and parks.</p>
+<p>Officials said the plan would add funding for teachers and repair several old buildings in the centre.</p>
+<p>Critics argued that the increase in property taxes would hurt families on fixed incomes, and asked for a vote.</p>
+<p>The mayor said she would meet residents next month to explain the decision, which takes effect in January.</p>
+</article>
+<div class="related"><h3>Related</h3><ul><li><a href="/a">Mayor opens new bridge</a></li>
+<li><a href="/b">Schools get new computers</a></li></ul></div></div>
+<footer><p>© 2024 City News. All rights reserved.</p><a href="/privacy">Privacy</a></footer>
+<script>var x = "not text";</script></body></html>"""
+
+
+def test_html_main_content_is_extracted_and_furniture_removed() -> None:
+    doc = clean_document(Document(id="p", text=PAGE, source="p.html", format="html"))
+    kept = doc.clean_text()
+    assert "approved the new budget" in kept and "takes effect in January" in kept
+    assert "Council approves budget" in kept  # the headline, kept by default
+    for furniture in ("Politics", "Mayor opens new bridge", "All rights reserved", "not text"):
+        assert furniture not in kept
+    assert all(line.reason for line in doc.lines if line.status == NOISE)
+
+
+def test_html_headline_can_be_left_out() -> None:
+    doc = clean_document(Document(id="p", text=PAGE, source="p.html", format="html"), CleanOptions(keep_title=False))
+    assert "Council approves budget" not in doc.clean_text()
+
+
+def test_split_lines_numbers_from_one_and_keeps_blank_lines() -> None:
+    lines = split_lines(Document(id="t", text="a\n\nb", source="t"))
+    assert [(line.number, line.text) for line in lines] == [(1, "a"), (2, ""), (3, "b")]
+
+
+def test_empty_and_degenerate_documents() -> None:
+    for text, fmt in (("", "text"), ("\n\n", "text"), ("", "html"), ("<html></html>", "html"), ("<<<>>>", "html")):
+        doc = clean_document(Document(id="e", text=text, source="e", format=fmt))
+        assert doc.clean_text() == ""

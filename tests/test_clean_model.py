@@ -1,0 +1,87 @@
+"""The cleaner's classifiers: safe serialisation, agreement with scikit-learn, gold projection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classify.clean.features import block_feature_names, line_feature_names, line_features
+from classify.clean.gold import label_lines, page_counts, prf
+from classify.clean.lines import MODELS_DIR
+from classify.clean.model import TreeContentClassifier
+from classify.clean.training import BENCHMARK_DIR
+
+
+def _toy(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6))
+    return X, X[:, 0] + X[:, 1] * X[:, 2] > 0.2
+
+
+def test_packed_trees_predict_exactly_what_scikit_learn_predicts() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = _toy()
+    ours = TreeContentClassifier(max_iter=40, random_state=3).fit(X, y)
+    reference = HistGradientBoostingClassifier(
+        max_iter=40, learning_rate=0.08, max_leaf_nodes=31, min_samples_leaf=20,
+        l2_regularization=1.0, early_stopping=False, random_state=3,
+    ).fit(X, y)
+    X_test, _ = _toy(500, seed=1)
+    np.testing.assert_allclose(ours.predict_proba(X_test), reference.predict_proba(X_test), atol=1e-12)
+
+
+def test_saved_model_is_npz_and_json_and_round_trips(tmp_path: Path) -> None:
+    X, y = _toy()
+    model = TreeContentClassifier(max_iter=20, feature_names=[f"f{i}" for i in range(6)]).fit(X, y)
+    model.metadata = {"thresholds": {"balanced": 0.3}}
+    model.save(tmp_path / "m")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.npz"]
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as arrays:  # no pickled objects inside
+        assert all(arrays[name].dtype != object for name in arrays.files)
+    loaded = TreeContentClassifier.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert loaded.metadata == model.metadata and loaded.feature_names == model.feature_names
+
+
+@pytest.mark.parametrize("name, names", [("clean_blocks", block_feature_names), ("clean_lines", line_feature_names)])
+def test_shipped_models_match_the_feature_code(name: str, names) -> None:
+    meta = json.loads((MODELS_DIR / f"{name}.json").read_text())
+    assert meta["feature_names"] == names()
+    thresholds = meta["metadata"]["thresholds"]
+    assert 0 < thresholds["recall"] <= thresholds["balanced"] <= thresholds["precision"] < 1
+
+
+def test_line_features_have_one_row_per_line_and_see_neighbours() -> None:
+    X = line_features(["Menu", "A long sentence that ends with a period, as article text does.", "Menu"])
+    assert X.shape == (3, len(line_feature_names()))
+    column = line_feature_names().index("sentence_end@-1")
+    assert X[2, column] == 1.0 and X[1, column] == 0.0
+    assert line_features([]).shape == (0, len(line_feature_names()))
+
+
+def test_gold_projection_marks_lines_of_the_gold_text() -> None:
+    gold = "The council approved the budget on Tuesday.\nIt takes effect in January next year."
+    lines = ["Home", "The council approved the budget on Tuesday.", "It takes effect in January next year.", "Share"]
+    assert label_lines(lines, gold) == [False, True, True, False]
+
+
+def test_shingle_metric() -> None:
+    gold = "one two three four five six"
+    assert page_counts(gold, gold) == (1.0, 0.0, 0.0)
+    assert prf([page_counts("", gold)])["f1"] == 0.0
+    half = prf([page_counts("one two three four five six seven eight nine", gold)])
+    assert half["recall"] == 1.0 and half["precision"] == pytest.approx(0.5)
+
+
+@pytest.mark.skipif(not BENCHMARK_DIR.exists(), reason=f"shared benchmark data absent ({BENCHMARK_DIR})")
+def test_benchmark_pages_load_with_gold() -> None:
+    from classify.clean.training import load_benchmark_pages, page_lines
+
+    pages = load_benchmark_pages()
+    assert len(pages) == 181
+    texts, labels, with_headline, headline = page_lines(pages[0])
+    assert len(texts) == len(labels) == len(with_headline) and any(labels)
