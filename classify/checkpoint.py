@@ -112,7 +112,7 @@ class Checkpoint:
         items: int,
         summary: dict[str, int],
         drop_duplicates: bool,
-        save_state: Callable[[Path], object],
+        save_state: Callable[[Path], object] | None,
     ) -> None:
         """Add one batch (`items` input items; `summary`: the run's totals with it) to the open
         window; close the window when it is due."""
@@ -127,13 +127,14 @@ class Checkpoint:
         if self._window_batches >= self.every_batches or time.monotonic() - self._window_started >= self.every_seconds:
             self.commit(save_state)
 
-    def commit(self, save_state: Callable[[Path], object]) -> None:
+    def commit(self, save_state: Callable[[Path], object] | None) -> None:
         """Close the open window: parts, then deduplicator state, then the manifest (the commit point)."""
         if self._writers is not None:
             for writer in self._writers:
                 writer.close()
             self._writers = None
-            save_state(self.workdir / "dedup.npz")
+            if save_state is not None:
+                save_state(self.workdir / "dedup.npz")
             self.manifest["parts"] += 1
             self.manifest["items_done"] += self._pending_items
             self.manifest["summary"] = self._pending_summary

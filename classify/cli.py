@@ -1,15 +1,17 @@
-"""Command line: `classify run` for the whole pipeline, plus one command per stage.
+"""Command line: `classify run` for the whole pipeline, `clean` and `dedup` for its first stages,
+`train` and `evaluate` for the models.
 
 Exit codes (stable, for scripts):
   0  every input document was processed
   1  the run finished, but some documents are in the errors file
   2  usage error (bad option, missing input)
-  3  fatal error (models missing or incompatible, output not writable, ...)
+  3  fatal error (models missing or incompatible, bad index, output not writable, ...)
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -23,7 +25,8 @@ from classify.clean import CleanOptions
 from classify.dedup import DedupOptions
 from classify.document import Document, ErrorRecord
 from classify.models import ModelError
-from classify.pipeline import RunOptions, run as run_pipeline
+from classify.models.command import evaluate_command, train_command
+from classify.pipeline import STAGES, RunOptions, run as run_pipeline
 from classify.readers import ReadOptions
 from classify.writers import errors_path_for
 
@@ -33,16 +36,10 @@ SUMMARY_ROWS = 50  # per-document table only for small runs; larger runs get tot
 
 app = typer.Typer(
     help="Strip web noise from news documents, flag duplicated paragraphs, classify topic and stance.",
-    no_args_is_help=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 err_console = Console(stderr=True)
-
-
-@app.callback()
-def main_callback() -> None:
-    """classify: boilerplate-robust news classifier and deduplicator."""
 
 
 class OutputFormat(str, Enum):
@@ -56,72 +53,71 @@ class Favor(str, Enum):
     recall = "recall"
 
 
+# Options shared by the pipeline commands: declared once, used in each signature.
+DEFAULT_READ, DEFAULT_DEDUP = ReadOptions(), DedupOptions()
+INPUTS = typer.Argument(None, help="Files, directories or '-' for stdin. Default: the example documents in seeds/.")
+FORMAT = typer.Option(OutputFormat.jsonl, "--format", "-f", help="Output format.")
+GLOB = typer.Option("*", help="Which files of a directory input to read (recursively).")
+TEXT_FIELD = typer.Option("text", help="Field holding the text in JSONL/CSV/Parquet inputs.")
+ID_FIELD = typer.Option("id", help="Field holding the document id in JSONL/CSV/Parquet inputs.")
+MAX_BYTES = typer.Option(DEFAULT_READ.max_bytes, min=1, help="Larger documents go to the errors file.")
+MAX_LINE_CHARS = typer.Option(DEFAULT_READ.max_line_chars, min=1, help="Texts with a longer line go to the errors file.")
+FAVOR = typer.Option(Favor.balanced, help="Cleaning trade-off: drop doubtful lines (precision) or keep them (recall).")
+THRESHOLD = typer.Option(DEFAULT_DEDUP.threshold, min=0.1, max=1.0, help="Jaccard similarity from which paragraphs are duplicates.")
+DOCUMENT_THRESHOLD = typer.Option(DEFAULT_DEDUP.threshold, min=0.1, max=1.0, help="Jaccard similarity from which documents are near-duplicates.")
+DROP_DUPLICATES = typer.Option(False, help="Remove flagged duplicate paragraphs from the clean text (and before classifying).")
+INDEX = typer.Option(None, help="Persistent dedup index: check against earlier runs and add this one.")
+JOBS = typer.Option(1, "--jobs", "-j", min=-1, help="Worker processes for cleaning (-1: all cores).")
+BATCH_SIZE = typer.Option(256, min=1, help="Documents per streaming batch.")
+CHECKPOINT_EVERY = typer.Option(64, min=1, help="Batches between checkpoints of a resumable run.")
+RESUME = typer.Option(False, help="Go on with an interrupted run (same inputs and options) from its last checkpoint.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary table.")
+
+
+@app.callback()
+def main_callback() -> None:
+    """classify: boilerplate-robust news classifier and deduplicator."""
+
+
 def fail(message: str, code: int = EXIT_FATAL) -> None:
     err_console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
 
 
-def _summary_table(rows: list[Document]) -> Table:
-    table = Table(title="classify run", show_lines=False)
-    for column in ("id", "lang", "kept", "removed", "dup paras", "topic", "stance"):
+def _summary_table(rows: list[Document], stages: tuple[str, ...]) -> Table:
+    columns = ["id", "lang", "kept", "removed", "dup paras"] + (["topic", "stance"] if "classify" in stages else [])
+    table = Table(title=f"classify {' + '.join(stages)}")
+    for column in columns:
         table.add_column(column, no_wrap=column in ("id", "topic", "stance"))
     for doc in rows:
-        table.add_row(
+        cells = [
             doc.id,
             doc.language or "",
             str(sum(1 for line in doc.lines if line.kept)),
             str(sum(1 for line in doc.lines if line.status == "noise")),
             str(sum(1 for line in doc.lines if line.duplicate_of)),
-            f"{doc.topic.label} {doc.topic.score:.2f}" if doc.topic else "-",
-            f"{doc.stance.label} {doc.stance.score:.2f}" if doc.stance else "-",
-        )
+        ]
+        for prediction in (doc.topic, doc.stance) if "classify" in stages else ():
+            cells.append(f"{prediction.label} {prediction.score:.2f}" if prediction else "-")
+        table.add_row(*cells)
     return table
 
 
-@app.command()
-def run(
-    inputs: Optional[list[str]] = typer.Argument(
-        None, help="Files, directories or '-' for stdin. Default: the example documents in seeds/."
-    ),
-    output: Path = typer.Option(Path("classified.jsonl"), "--output", "-o", help="Where document records go."),
-    fmt: OutputFormat = typer.Option(OutputFormat.jsonl, "--format", "-f", help="Output format."),
-    glob: str = typer.Option("*", help="Which files of a directory input to read (recursively)."),
-    text_field: str = typer.Option("text", help="Field holding the text in JSONL/CSV/Parquet inputs."),
-    id_field: str = typer.Option("id", help="Field holding the document id in JSONL/CSV/Parquet inputs."),
-    max_bytes: int = typer.Option(ReadOptions.max_bytes, min=1, help="Larger documents go to the errors file."),
-    max_line_chars: int = typer.Option(ReadOptions.max_line_chars, min=1, help="Texts with a longer line go to the errors file."),
-    favor: Favor = typer.Option(Favor.balanced, help="Cleaning trade-off: drop doubtful lines (precision) or keep them (recall)."),
-    threshold: float = typer.Option(0.8, min=0.1, max=1.0, help="Jaccard similarity from which paragraphs are duplicates."),
-    drop_duplicates: bool = typer.Option(False, help="Remove flagged duplicate paragraphs from the clean text before classifying."),
-    index: Optional[Path] = typer.Option(None, help="Persistent dedup index: check against earlier runs and add this one."),
-    target: Optional[str] = typer.Option(None, help="Give stance toward this entity (e.g. 'ОДКБ') instead of the article's subject."),
-    models: Optional[Path] = typer.Option(None, help="Directory of the topic and stance models (default: the shipped ones)."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=-1, help="Worker processes for cleaning (-1: all cores)."),
-    batch_size: int = typer.Option(256, min=1, help="Documents per streaming batch."),
-    checkpoint_every: int = typer.Option(64, min=1, help="Batches between checkpoints of a resumable run."),
-    resume: bool = typer.Option(False, help="Go on with an interrupted run (same inputs and options) from its last checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary table."),
+def _execute(
+    inputs: list[str] | None,
+    output: Path,
+    fmt: OutputFormat,
+    read: ReadOptions,
+    options: RunOptions,
+    resume: bool,
+    quiet: bool,
 ) -> None:
-    """Run the whole pipeline: read -> clean -> dedup -> classify -> write."""
+    """Run the pipeline with a progress bar, print the summary, exit with the documented code."""
     if not inputs:
         if not SEEDS_DIR.is_dir():
             fail("no input given and no seeds/ directory next to the package", EXIT_USAGE)
-        inputs, glob = [str(SEEDS_DIR)], "*.txt"
-    read_options = ReadOptions(
-        glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars
-    )
-    options = RunOptions(
-        read=read_options,
-        clean=CleanOptions(favor=favor.value),
-        dedup=DedupOptions(threshold=threshold),
-        drop_duplicates=drop_duplicates,
-        target=target,
-        models_dir=models,
-        index_path=index,
-        batch_size=batch_size,
-        jobs=jobs,
-        checkpoint_every=checkpoint_every,
-    )
+        inputs, read = [str(SEEDS_DIR)], replace(read, glob="*.txt")
+    options.read = read
     errors_output = errors_path_for(output)
     shown: list[Document] = []
     progress = Progress(
@@ -135,7 +131,7 @@ def run(
             shown.extend(docs[: SUMMARY_ROWS + 1 - len(shown)])
 
     with progress:
-        task = progress.add_task("classifying", total=None)
+        task = progress.add_task(" + ".join(options.stages), total=None)
         try:
             summary = run_pipeline(inputs, output, errors_output, options, fmt.value, on_batch, resume)
         except (OSError, ValueError, ModelError) as exc:  # missing models, bad index, unwritable output...
@@ -143,10 +139,116 @@ def run(
     if not quiet and shown and len(shown) <= SUMMARY_ROWS and str(output) != "-":
         # A terminal gets its own width; a pipe or file gets a width that keeps rows on one line.
         console = Console() if sys.stdout.isatty() else Console(width=120)
-        console.print(_summary_table(shown))
+        console.print(_summary_table(shown, options.stages))
     err_console.print(
         f"{summary.documents} documents -> {output}, {summary.errors} errors -> {errors_output}; "
         f"{summary.lines_removed} noise lines removed, {summary.duplicate_paragraphs} duplicate paragraphs flagged",
         soft_wrap=True,
     )
     raise typer.Exit(EXIT_SOME_ERRORS if summary.errors else EXIT_OK)
+
+
+@app.command()
+def run(
+    inputs: Optional[list[str]] = INPUTS,
+    output: Path = typer.Option(Path("classified.jsonl"), "--output", "-o", help="Where document records go."),
+    fmt: OutputFormat = FORMAT,
+    glob: str = GLOB,
+    text_field: str = TEXT_FIELD,
+    id_field: str = ID_FIELD,
+    max_bytes: int = MAX_BYTES,
+    max_line_chars: int = MAX_LINE_CHARS,
+    favor: Favor = FAVOR,
+    threshold: float = THRESHOLD,
+    document_threshold: float = DOCUMENT_THRESHOLD,
+    drop_duplicates: bool = DROP_DUPLICATES,
+    index: Optional[Path] = INDEX,
+    target: Optional[str] = typer.Option(None, help="Give stance toward this entity (e.g. 'ОДКБ') instead of the article's subject."),
+    models: Optional[Path] = typer.Option(None, help="Directory of the topic and stance models (default: the shipped ones)."),
+    jobs: int = JOBS,
+    batch_size: int = BATCH_SIZE,
+    checkpoint_every: int = CHECKPOINT_EVERY,
+    resume: bool = RESUME,
+    quiet: bool = QUIET,
+) -> None:
+    """Run the whole pipeline: read -> clean -> dedup -> classify -> write."""
+    options = RunOptions(
+        clean=CleanOptions(favor=favor.value),
+        dedup=DedupOptions(threshold=threshold, document_threshold=document_threshold),
+        drop_duplicates=drop_duplicates, target=target, models_dir=models, index_path=index,
+        batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every, stages=STAGES,
+    )
+    read = ReadOptions(glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars)
+    _execute(inputs, output, fmt, read, options, resume, quiet)
+
+
+@app.command()
+def clean(
+    inputs: Optional[list[str]] = INPUTS,
+    output: Path = typer.Option(Path("cleaned.jsonl"), "--output", "-o", help="Where document records go."),
+    fmt: OutputFormat = FORMAT,
+    glob: str = GLOB,
+    text_field: str = TEXT_FIELD,
+    id_field: str = ID_FIELD,
+    max_bytes: int = MAX_BYTES,
+    max_line_chars: int = MAX_LINE_CHARS,
+    favor: Favor = FAVOR,
+    jobs: int = JOBS,
+    batch_size: int = BATCH_SIZE,
+    checkpoint_every: int = CHECKPOINT_EVERY,
+    resume: bool = RESUME,
+    quiet: bool = QUIET,
+) -> None:
+    """Strip web noise only (HTML or text in; clean text and per-line annotations out)."""
+    options = RunOptions(
+        clean=CleanOptions(favor=favor.value), batch_size=batch_size, jobs=jobs,
+        checkpoint_every=checkpoint_every, stages=("clean",),
+    )
+    read = ReadOptions(glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars)
+    _execute(inputs, output, fmt, read, options, resume, quiet)
+
+
+@app.command()
+def dedup(
+    inputs: Optional[list[str]] = INPUTS,
+    output: Path = typer.Option(Path("deduplicated.jsonl"), "--output", "-o", help="Where document records go."),
+    fmt: OutputFormat = FORMAT,
+    glob: str = GLOB,
+    text_field: str = TEXT_FIELD,
+    id_field: str = ID_FIELD,
+    max_bytes: int = MAX_BYTES,
+    max_line_chars: int = MAX_LINE_CHARS,
+    clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Strip web noise first (else every non-blank line is a paragraph)."),
+    favor: Favor = FAVOR,
+    threshold: float = THRESHOLD,
+    document_threshold: float = DOCUMENT_THRESHOLD,
+    shingle_size: int = typer.Option(DEFAULT_DEDUP.shingle_size, min=1, help="Words per shingle."),
+    num_perm: int = typer.Option(DEFAULT_DEDUP.num_perm, min=8, help="MinHash permutations."),
+    min_chars: int = typer.Option(DEFAULT_DEDUP.min_chars, min=5, help="Paragraphs shorter than this (normalised) are not compared."),
+    drop_duplicates: bool = DROP_DUPLICATES,
+    index: Optional[Path] = INDEX,
+    jobs: int = JOBS,
+    batch_size: int = BATCH_SIZE,
+    checkpoint_every: int = CHECKPOINT_EVERY,
+    resume: bool = RESUME,
+    quiet: bool = QUIET,
+) -> None:
+    """Flag duplicated paragraphs (within a document and across the corpus) and near-duplicate documents."""
+    try:
+        dedup_options = DedupOptions(
+            threshold=threshold, document_threshold=document_threshold, shingle_size=shingle_size,
+            num_perm=num_perm, min_chars=min_chars,
+        )
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+    options = RunOptions(
+        clean=CleanOptions(favor=favor.value), dedup=dedup_options, drop_duplicates=drop_duplicates,
+        index_path=index, batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every,
+        stages=("clean", "dedup") if clean_first else ("dedup",),
+    )
+    read = ReadOptions(glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars)
+    _execute(inputs, output, fmt, read, options, resume, quiet)
+
+
+app.command("train")(train_command)
+app.command("evaluate")(evaluate_command)

@@ -17,14 +17,15 @@ from pathlib import Path
 from joblib import Parallel, delayed
 
 from classify.checkpoint import open_output, run_fingerprint
-from classify.clean import CleanOptions, clean_documents
+from classify.clean import CleanOptions, clean_documents, split_lines
 from classify.dedup import Deduplicator, DedupOptions
-from classify.document import Document, ErrorRecord
+from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
 from classify.models import classify_documents, load_models
 from classify.readers import ReadOptions, read_documents
 
 Batch = list[Document | ErrorRecord]
+STAGES = ("clean", "dedup", "classify")
 
 
 @dataclass(slots=True)
@@ -41,6 +42,12 @@ class RunOptions:
     batch_size: int = 256
     jobs: int = 1
     checkpoint_every: int = 64  # batches per committed window of a resumable run
+    stages: tuple[str, ...] = STAGES  # `classify clean` and `classify dedup` run a prefix
+
+    def __post_init__(self) -> None:
+        unknown = set(self.stages) - set(STAGES)
+        if unknown:
+            raise ValueError(f"unknown stages {sorted(unknown)}; choose from {STAGES}")
 
 
 @dataclass(slots=True)
@@ -77,6 +84,15 @@ def guarded(stage: str, step: Callable[[list[Document]], list[Document]], docs: 
         return survivors
 
 
+def keep_every_line(docs: list[Document]) -> list[Document]:
+    """Without the cleaning stage, every non-blank line is kept as content."""
+    for doc in docs:
+        doc.lines = doc.lines or split_lines(doc)
+        for line in doc.lines:
+            line.status = CONTENT if line.text.strip() else BLANK
+    return docs
+
+
 def prepare_batch(batch: Batch, options: RunOptions) -> tuple[list[Document], list[ErrorRecord], int]:
     """Per-batch work that parallelises: cleaning, then language identification of the clean text.
     Returns the batch's documents, its error records, and its number of input items."""
@@ -84,7 +100,8 @@ def prepare_batch(batch: Batch, options: RunOptions) -> tuple[list[Document], li
     errors = [item for item in batch if isinstance(item, ErrorRecord)]
 
     def clean_and_identify(chunk: list[Document]) -> list[Document]:
-        for doc in clean_documents(chunk, options.clean):
+        chunk = clean_documents(chunk, options.clean) if "clean" in options.stages else keep_every_line(chunk)
+        for doc in chunk:
             doc.language = detect_language(doc.clean_text() or doc.text)
         return chunk
 
@@ -106,34 +123,38 @@ def run(
     checkpoint left it, and the output is the same as an uninterrupted run's.
     """
     inputs = [str(item) for item in inputs]
-    models = load_models(options.models_dir)
+    models = load_models(options.models_dir) if "classify" in options.stages else None
     fingerprint = run_fingerprint(_settings(inputs, options, fmt))
     sink = open_output(output, Path(errors_output), fmt, fingerprint, resume, every_batches=options.checkpoint_every)
-    dedup = Deduplicator(options.dedup, index_path=sink.dedup_state or options.index_path)
+    dedup = None
+    if "dedup" in options.stages:
+        dedup = Deduplicator(options.dedup, index_path=sink.dedup_state or options.index_path)
     summary = RunSummary(**sink.summary)
     items = islice(read_documents(inputs, options.read), sink.items_done, None)
     prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
         delayed(prepare_batch)(batch, options) for batch in batched(items, options.batch_size)
     )
     for docs, errors, n_items in prepared:
-        docs = guarded("dedup", dedup.process, docs, errors)
-        docs = guarded(
-            "classify",
-            lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates),
-            docs,
-            errors,
-        )
+        if dedup:
+            docs = guarded("dedup", dedup.process, docs, errors)
+        if models:
+            docs = guarded(
+                "classify",
+                lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates),
+                docs,
+                errors,
+            )
         summary.add(docs, errors)
-        sink.write(docs, errors, n_items, asdict(summary), options.drop_duplicates, dedup.save)
+        sink.write(docs, errors, n_items, asdict(summary), options.drop_duplicates, dedup.save if dedup else None)
         if on_batch:
             on_batch(docs, errors)
     sink.finish()
-    if options.index_path:
+    if dedup and options.index_path:
         dedup.save(options.index_path)
     return summary
 
 
 def _settings(inputs: list[str], options: RunOptions, fmt: str) -> tuple:
     """What decides a run's output; batch size and worker count do not."""
-    return (inputs, fmt, options.read, options.clean, options.dedup, options.drop_duplicates,
+    return (inputs, fmt, options.stages, options.read, options.clean, options.dedup, options.drop_duplicates,
             options.target, str(options.models_dir), str(options.index_path))
