@@ -72,7 +72,13 @@ def test_inputs_equal_outputs_plus_errors(tmp_path):
     (tmp_path / "in" / "empty.txt").write_bytes(b"")
     (tmp_path / "in" / "binary.txt").write_bytes(bytes(range(256)) * 10)
     (tmp_path / "in" / "b.txt").write_bytes(good.encode("cp1251"))
-    lines = [json.dumps({"id": f"j{i}", "text": good + f" Номер {i}."}) for i in range(5)]
+    wire = "Агентство сообщает, что переговоры министров завершились подписанием соглашения о торговле и транзите."
+    leads = ["Депутаты утвердили поправки к закону о связи.", "В столице открылась выставка современного искусства.",
+             "Сборная выиграла отборочный матч чемпионата.", "Учёные представили новый метод очистки воды.",
+             "Цены на бензин выросли третью неделю подряд."]
+    # The same wire paragraph in five outlets (sources), each under its own lead.
+    lines = [json.dumps({"id": f"j{i}", "source": f"outlet{i}", "text": f"{lead}\n{wire}"}, ensure_ascii=False)
+             for i, lead in enumerate(leads)]
     lines.insert(2, "{broken json")
     lines.append(json.dumps({"id": "no-text"}))
     (tmp_path / "in" / "c.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -91,9 +97,13 @@ def test_inputs_equal_outputs_plus_errors(tmp_path):
         f"{tmp_path / 'in' / 'c.jsonl'}:3",
         f"{tmp_path / 'in' / 'c.jsonl'}:7",
     }
-    # The five JSONL documents share a long paragraph: all but the first flag it.
-    flagged = [r["id"] for r in outputs if r["duplicates"] or r["near_duplicates"]]
-    assert "a" not in flagged and len(flagged) >= 5
+    # a.txt and b.txt are the same text (two encodings): b is flagged. The wire paragraph is
+    # flagged in every outlet but the first, pointing at the first one's line 2.
+    by_id = {r["id"]: r for r in outputs}
+    assert by_id["b"]["duplicates"] and not by_id["a"]["duplicates"]
+    for i in range(1, 5):
+        assert by_id[f"j{i}"]["duplicates"] == [{"line": 2, "doc_id": "j0", "of_line": 2, "similarity": 1.0}]
+    assert not by_id["j0"]["duplicates"]
 
 
 def test_a_stage_failure_becomes_an_error_record(tmp_path, monkeypatch):
