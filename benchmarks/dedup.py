@@ -20,6 +20,7 @@ import argparse
 import csv
 import gc
 import json
+import os
 import platform
 import random
 import re
@@ -659,8 +660,8 @@ def markdown(results: dict[str, Any]) -> str:
     acc = results["accuracy"]
     out.append(
         f"## Accuracy against exact Jaccard\n\n{acc['base_paragraphs']} real news paragraphs + {acc['edited_copies']} "
-        "copies made by known edits (insert/delete/substitute/reorder/boilerplate at 2-30% of words, 10% exact, "
-        "copies of copies allowed), shuffled, one paragraph per document. Truth: exact Jaccard of the 5-word shingle "
+        f"copies made by known edits ({'/'.join(EDIT_TYPES)} at {', '.join(f'{r:.0%}' for r in EDIT_RATES)} of the words; "
+        "10% exact copies; copies of copies allowed), shuffled, one paragraph per document. Truth: exact Jaccard of the 5-word shingle "
         "sets over all pairs. A paragraph *should be flagged* when some earlier paragraph has J >= t. "
         "*Pair recall*: true pairs that end in one cluster. Baseline: datasketch `MinHashLSH` (its default banding "
         "for t, same signatures) flagging any earlier LSH hit, without verification.\n"
@@ -796,8 +797,16 @@ def main() -> None:
     size.add_argument("--full", action="store_true", help="larger accuracy corpus and throughput sample")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--render", action="store_true", help="only rebuild dedup.md/png from dedup.json and the review file")
     parser.add_argument("--scaling-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.render:
+        results = json.loads((args.out / "dedup.json").read_text(encoding="utf-8"))
+        review = json.loads(REVIEW.read_text(encoding="utf-8")) if REVIEW.exists() else {}
+        for row in results["telegram"]["sample"]:
+            row.update(review.get(row["key"], {"verdict": "unchecked", "note": ""}))
+        write_results(results, args.out)
+        return
     if not LABELS.is_dir() or not TELEGRAM.is_dir():
         print(f"SKIPPED: shared data not found at {SHARED} (needs data/labels and data/telegram beside the repo)")
         return
@@ -810,7 +819,7 @@ def main() -> None:
     print(f"{len(paragraphs)} real paragraphs, {len(sentences)} sentences", flush=True)
     results: dict[str, Any] = {
         "command": "python benchmarks/dedup.py" + (" --quick" if args.quick else " --full" if args.full else ""),
-        "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}, numpy {np.__version__}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}, numpy {np.__version__}",
     }
     base, copies = (2000, 2000) if args.quick else (8000, 8000) if args.full else (5000, 5000)
     results["accuracy"] = accuracy(paragraphs, base, copies, args.seed)
@@ -819,11 +828,15 @@ def main() -> None:
     results["incremental"] = incremental(paragraphs, args.seed, args.out)
     results["scaling"] = scaling([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000], args.seed)
     results["telegram"] = telegram(sample_size=10, seed=args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "dedup.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    (args.out / "dedup.md").write_text(markdown(results), encoding="utf-8")
-    plot(results, args.out / "dedup.png")
-    print(f"wrote {args.out / 'dedup.json'}, dedup.md, dedup.png")
+    write_results(results, args.out)
+
+
+def write_results(results: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "dedup.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / "dedup.md").write_text(markdown(results), encoding="utf-8")
+    plot(results, out / "dedup.png")
+    print(f"wrote {out / 'dedup.json'}, dedup.md, dedup.png")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ gives the same answer (a batch is processed as if its items were inserted one by
 3. clusters: union-find over verified pairs (Tarjan 1975), the root being the smallest id, i.e.
    the first occurrence in input order, which is the canonical item.
 
-Bucket keys live in `SortedRuns`, a log-structured multimap (O'Neil et al. 1996, "The LSM-tree"):
+Sets live in a `HashSetStore` (paragraphs: their hashes) or a `UnionSetStore` (documents: the
+rows of their paragraphs' sets, so no hash is stored twice). Bucket keys and fingerprints live in
+`SortedRuns`, a log-structured multimap (O'Neil et al. 1996, "The LSM-tree"):
 sorted numpy runs whose sizes shrink geometrically, merged pairwise, so an insert costs
 O(log n) amortised and a lookup one binary search per run.
 """
