@@ -1,8 +1,8 @@
 """Paragraph normalisation and shingling, vectorised over a whole batch of paragraphs.
 
-A batch is normalised as one string (one C-level pass per step instead of one Python call per
-paragraph), turned into an array of Unicode code points, and every hash below is computed with
-numpy over all paragraphs at once:
+A batch is joined into one string, turned into an array of Unicode code points and normalised by
+one table lookup (no Python call per word), and every hash below is computed with numpy over all
+paragraphs at once:
 
 * token hash: a polynomial over the token's code points, ``sum_k c_k P^(L-1-k) mod 2^64``, then the
   MurmurHash3 64-bit finaliser (``fmix64``) for avalanche;

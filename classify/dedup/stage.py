@@ -9,6 +9,7 @@ saved to and loaded from disk (`classify.dedup.storage`).
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 from classify.dedup.index import ID_DTYPE, GrowableArray, HashSetStore, NearDuplicateIndex, UnionSetStore
