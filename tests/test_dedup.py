@@ -179,8 +179,10 @@ def test_index_from_other_version_or_options_is_refused(tmp_path: Path) -> None:
     finally:
         storage.VERSION = old
     (tmp_path / "junk.npz").write_bytes(b"not an index")
-    with pytest.raises(IndexFormatError, match="not a readable"):
-        Deduplicator(index_path=tmp_path / "junk.npz")
+    (tmp_path / "truncated.npz").write_bytes(path.read_bytes()[:-10])  # e.g. copied while being written
+    for broken in ("junk.npz", "truncated.npz"):
+        with pytest.raises(IndexFormatError, match="not a readable"):
+            Deduplicator(index_path=tmp_path / broken)
 
 
 def test_a_shared_signature_line_does_not_make_documents_near_duplicates() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,7 +67,7 @@ def load_state(dedup: Deduplicator, path: Path) -> None:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
         header = json.loads(arrays["header"].tobytes().decode("utf-8"))
-    except (OSError, ValueError, KeyError) as err:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise IndexFormatError(f"{path}: not a readable dedup index ({err})") from err
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise IndexFormatError(
