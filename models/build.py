@@ -66,7 +66,8 @@ def build_task(task: str, root: Path) -> tuple[TextModel, dict[str, dict]]:
     weights = np.concatenate([np.full(n, np.mean(sizes) / n) for n in sizes])
     model = train(
         combined.texts, combined.labels, task, combined.targets or None,
-        C=TRAINING_C[task], seed=SEED, sample_weight=weights if task == "topic" else None, info=info,
+        C=TRAINING_C[task], seed=SEED, sample_weight=weights if task == "topic" else None,
+        calibration_class_weight="same" if task == "topic" else None, info=info,
     )
     results = {}
     for name in names:
@@ -98,7 +99,9 @@ def model_card(models: dict[str, TextModel], root: Path, out: Path) -> str:
         "Hashed features (2^18 buckets, no vocabulary): word unigrams, 5-character word prefixes",
         "(truncation stems) and their bigrams, character 3- and 5-grams; sublinear tf x idf, L2 rows.",
         "One-vs-rest LinearSVC (balanced class weights; topic C=0.5 with every training set weighted",
-        "equally, stance C=1) with a softmax calibration map fitted on 3-fold out-of-fold scores.",
+        "equally, stance C=1) with a softmax calibration map fitted on 3-fold out-of-fold scores",
+        "(topic: balanced, i.e. calibrated under a uniform prior; stance: to the training prior, because",
+        "ROMIP quotes are mostly polar and RuSentNE targets mostly neutral).",
         "See `classify/models/features.py` and `classify/models/linear.py`.",
         "",
         "Stance is learned on sentences/quotes. For a targeted example (RuSentNE, or `--target` at",

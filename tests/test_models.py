@@ -12,7 +12,8 @@ import pytest
 from classify.document import CONTENT, NOISE, Document, Line
 from classify.models import ModelError, classify_documents, load_models
 from classify.models.features import HashedNgrams
-from classify.models.stance import split_sentences, target_pattern
+from classify.models.sentences import split_sentences
+from classify.models.stance import target_pattern
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from classify.document import Document, Prediction
 from classify.models.model import ModelError, TextModel
-from classify.models.stance import aggregate, mark_target, split_sentences, target_pattern
+from classify.models.sentences import leading_count, split_sentences
+from classify.models.stance import aggregate, mark_target, target_pattern
 
 TOP_K = 3
 EVIDENCE_SENTENCES = 3
 MAX_STANCE_SENTENCES = 60  # per document: bounds the cost of very long pages
+MIN_CHUNK_DOCS = 64  # documents per thread task
 
 
 def default_models_dir() -> Path:
@@ -55,55 +59,92 @@ def classify_documents(
     bundle: ModelBundle,
     target: str | None = None,
     drop_duplicates: bool = False,
+    n_jobs: int | None = None,
 ) -> list[Document]:
     """Set `doc.topic` and `doc.stance` from each document's clean text; returns `docs`.
 
     Topic: one calibrated prediction per document (top-3 in `top`). Stance: the mean sentence
     distribution (see `classify.models.stance`), over the sentences mentioning `target` when one is
-    given. A document with no clean text gets topic and stance None; with a target it never
-    mentions, its stance is None too (nothing in it is about the target).
+    given (at most 60 sentences per document). A document with no clean text gets topic and stance
+    None; with a target it never mentions, its stance is None (nothing in it is about the target).
+    Documents go in chunks to `n_jobs` threads (default: all cores).
     """
     texts = [doc.clean_text(drop_duplicates) for doc in docs]
-    present = [i for i, text in enumerate(texts) if text.strip()]
     for doc in docs:
         doc.topic, doc.stance = None, None
-    if not present:
-        return docs
-
-    topic_probs = bundle.topic.predict_proba([texts[i] for i in present])
-    topic_labels = bundle.topic.labels
-    for row, i in zip(topic_probs, present):
-        best = int(np.argmax(row))
-        docs[i].topic = Prediction(topic_labels[best], round(float(row[best]), 4), _top(topic_labels, row))
-
+    present = [i for i, text in enumerate(texts) if text.strip()]
+    n_jobs = n_jobs or os.cpu_count() or 1
+    size = max(MIN_CHUNK_DOCS, -(-len(present) // (2 * n_jobs)))
+    chunks = [present[i : i + size] for i in range(0, len(present), size)]
     pattern = target_pattern(target) if target else None
-    originals, model_inputs, owners = [], [], []
-    for i in present:
-        chosen = split_sentences(texts[i])
-        if pattern is not None:
-            chosen = [s for s in chosen if pattern.search(s)]
-        chosen = chosen[:MAX_STANCE_SENTENCES]
-        originals.extend(chosen)
-        model_inputs.extend([mark_target(s, pattern) for s in chosen] if pattern else chosen)
-        owners.extend([i] * len(chosen))
-    owner_array = np.asarray(owners, dtype=np.int64)
-    sentence_probs = bundle.stance.predict_proba(model_inputs)
-    doc_probs, counts = aggregate(sentence_probs, owner_array, len(docs))
-    # Sentences were appended document by document, so each document's are one contiguous run.
-    run_starts = np.concatenate(([0], np.cumsum(counts).astype(np.int64)))
-    stance_labels = bundle.stance.labels
-    for i in present:
-        if counts[i] == 0:
-            continue
-        row = doc_probs[i]
+
+    def run(chunk: list[int]) -> None:
+        _classify_chunk([docs[i] for i in chunk], [texts[i] for i in chunk], bundle, pattern, target)
+
+    if n_jobs == 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            run(chunk)
+    else:
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            list(pool.map(run, chunks))
+    return docs
+
+
+def _classify_chunk(docs, texts, bundle: ModelBundle, pattern, target: str | None) -> None:
+    topic, stance = bundle.topic, bundle.stance
+    sentences = [split_sentences(text) for text in texts]
+    topic_n = [leading_count(s, topic.features.max_chars) for s in sentences]
+    if pattern is None:
+        stance_picks = [list(range(min(len(s), MAX_STANCE_SENTENCES))) for s in sentences]
+    else:
+        stance_picks = [[j for j, x in enumerate(s) if pattern.search(x)][:MAX_STANCE_SENTENCES] for s in sentences]
+    stance_texts = [sentences[d][j] for d, picks in enumerate(stance_picks) for j in picks]
+
+    if pattern is None and topic.features.same_ngrams(stance.features):
+        # One featurisation serves both models: a document's topic counts are the sum of its
+        # leading sentences' counts, and the stance sentences are the first sentences.
+        union = [max(t, len(p)) for t, p in zip(topic_n, stance_picks)]
+        pieces = [x for s, n in zip(sentences, union) for x in s[:n]]
+        offsets = np.concatenate(([0], np.cumsum(union)))
+        counts = topic.features.sentence_counts(pieces, np.arange(len(pieces)), len(pieces))
+        doc_rows = np.repeat(np.arange(len(docs)), topic_n)
+        piece_cols = np.concatenate([offsets[d] + np.arange(n) for d, n in enumerate(topic_n)])
+        summed = sp.csr_matrix(
+            (np.ones(len(piece_cols), dtype=np.float32), (doc_rows, piece_cols)), shape=(len(docs), len(pieces))
+        )
+        topic_probs = topic.proba_from_counts(summed @ counts)
+        stance_rows = np.concatenate([offsets[d] + np.asarray(p, dtype=np.int64) for d, p in enumerate(stance_picks)])
+        sentence_probs = stance.proba_from_counts(counts[stance_rows])
+    else:
+        topic_pieces = [x for s, n in zip(sentences, topic_n) for x in s[:n]]
+        topic_counts = topic.features.sentence_counts(
+            topic_pieces, np.repeat(np.arange(len(docs)), topic_n), len(docs)
+        )
+        topic_probs = topic.proba_from_counts(topic_counts)
+        inputs = [mark_target(x, pattern) for x in stance_texts] if pattern else stance_texts
+        sentence_probs = stance.proba_from_counts(stance.features.counts(inputs))
+
+    topic_labels = topic.labels
+    for doc, row in zip(docs, topic_probs):
         best = int(np.argmax(row))
-        mine = np.arange(run_starts[i], run_starts[i + 1])
+        doc.topic = Prediction(topic_labels[best], round(float(row[best]), 4), _top(topic_labels, row))
+
+    n_picked = np.array([len(p) for p in stance_picks], dtype=np.int64)
+    owners = np.repeat(np.arange(len(docs)), n_picked)
+    doc_probs, _ = aggregate(sentence_probs, owners, len(docs))
+    run_starts = np.concatenate(([0], np.cumsum(n_picked)))
+    stance_labels = stance.labels
+    for d, doc in enumerate(docs):
+        if n_picked[d] == 0:
+            continue
+        row = doc_probs[d]
+        best = int(np.argmax(row))
+        mine = np.arange(run_starts[d], run_starts[d + 1])
         strongest = mine[np.argsort(-sentence_probs[mine, best], kind="stable")[:EVIDENCE_SENTENCES]]
-        docs[i].stance = Prediction(
+        doc.stance = Prediction(
             stance_labels[best],
             round(float(row[best]), 4),
             _top(stance_labels, row),
-            [originals[j] for j in strongest],
+            [stance_texts[j] for j in strongest],
             target,
         )
-    return docs

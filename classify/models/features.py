@@ -9,6 +9,10 @@ n-grams of its normalised text (lower case, every run of non-word characters -> 
 - character n-grams of lengths `char_ngrams` across the normalised string (as scikit-learn's
   analyzer="char").
 
+No n-gram crosses a sentence boundary: a text's counts are the sum of its sentences' counts
+(`classify.models.sentences`), taken over the leading sentences that fit in `max_chars`. So a
+document's vector can be summed from the same sentence counts the stance model reads.
+
 Hashing (Weinberger et al. 2009, "Feature hashing for large scale multitask learning") keeps nothing
 but the bucket count, so a model is only its coefficient arrays. Every n-gram is hashed with a
 polynomial rolling hash modulo 2**64 over Unicode code points,
@@ -28,7 +32,10 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
+from classify.models.sentences import SENTENCE_CHARS, leading_count, split_sentences
+
 _NON_WORD = re.compile(r"[\W_]+")
+_NON_WORD_KEEP_NEWLINE = re.compile(r"(?:[^\w\n]|_)+")
 _BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
 _SALTS = {"word": 0x9E3779B97F4A7C15, "stem": 0xC2B2AE3D27D4EB4F, "bigram": 0x165667B19E3779F9}
 
@@ -57,7 +64,8 @@ class HashedNgrams:
     n_features : number of hash buckets (a power of two keeps the modulo unbiased).
     char_ngrams : character n-gram lengths, e.g. (3, 4, 5); () for none.
     stem_length : prefix length used as a stem; 0 disables stems and stem bigrams.
-    max_chars : texts are cut to this many characters first (speed; the lead carries the topic).
+    max_chars : only the leading sentences that fit in this many characters count (speed; the
+        lead carries the topic); None for all.
     """
 
     def __init__(
@@ -80,15 +88,52 @@ class HashedNgrams:
             "max_chars": self.max_chars,
         }
 
+    def same_ngrams(self, other: HashedNgrams) -> bool:
+        """Whether `other` hashes every sentence to the same counts (`max_chars` may differ)."""
+        return (self.n_features, self.char_ngrams, self.stem_length) == (
+            other.n_features,
+            other.char_ngrams,
+            other.stem_length,
+        )
+
     def counts(self, texts: list[str]) -> sp.csr_matrix:
-        """Raw n-gram counts, one row per text (float32 CSR)."""
-        norm = [normalise(t, self.max_chars) for t in texts]
-        lengths = np.fromiter((len(t) for t in norm), dtype=np.int64, count=len(norm))
-        # One string for the batch; "\n" never survives normalise, so it marks text boundaries.
-        joined = "\n".join(norm)
+        """Raw n-gram counts, one row per text: the sum over its leading sentences (float32 CSR)."""
+        pieces, owners = [], []
+        for row, text in enumerate(texts):
+            sentences = split_sentences(text)
+            sentences = sentences[: leading_count(sentences, self.max_chars)]
+            pieces.extend(sentences)
+            owners.extend([row] * len(sentences))
+        return self.sentence_counts(pieces, np.asarray(owners, dtype=np.int64), len(texts))
+
+    def sentence_counts(self, sentences: list[str], owners: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        """Counts of each sentence's n-grams added into row `owners[i]` of an `n_rows` matrix.
+
+        Sentences are cut at `SENTENCE_CHARS`; rows are processed in blocks small enough for the
+        (row, bucket) keys to fit 32 bits, which halves the cost of the counting sort.
+        """
+        block = max(1, (2**32 - 1) // self.n_features)
+        if n_rows <= block:
+            return self._block_counts(sentences, owners, n_rows)
+        parts = []
+        for first in range(0, n_rows, block):
+            picked = np.flatnonzero((owners >= first) & (owners < first + block))
+            parts.append(
+                self._block_counts([sentences[i] for i in picked], owners[picked] - first, min(block, n_rows - first))
+            )
+        return sp.vstack(parts, format="csr")
+
+    def _block_counts(self, sentences: list[str], owners: np.ndarray, n_rows: int) -> sp.csr_matrix:
+        if not sentences:
+            return sp.csr_matrix((n_rows, self.n_features), dtype=np.float32)
+        # One string for the batch, normalised in one pass; "\n" survives only as the boundary.
+        # Every sentence ends up as " words " with exactly one space either side of each "\n".
+        raw = " \n ".join(t[:SENTENCE_CHARS].replace("\n", " ") for t in sentences)
+        joined = _NON_WORD_KEEP_NEWLINE.sub(" ", f" {raw.lower()} ")
         codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         n = codes.size
-        row_of_pos = np.repeat(np.arange(len(norm)), lengths + 1)[:n]
+        piece_of_pos = np.cumsum(codes == 10)
+        row_of_pos = np.asarray(owners, dtype=np.int64)[piece_of_pos]
 
         # Prefix hashes: H[i] = sum_{j<i} c[j] P^(i-1-j) = P^(i-1) * sum_{j<i} c[j] P^-j (mod 2^64).
         powers = np.cumprod(np.full(n + 1, _BASE, dtype=np.uint64))
@@ -106,6 +151,7 @@ class HashedNgrams:
         word_start = np.flatnonzero(~is_space[1:] & is_space[:-1]) + 1
         word_end = np.flatnonzero(~is_space[:-1] & is_space[1:]) + 1
         word_rows = row_of_pos[word_start]
+        word_pieces = piece_of_pos[word_start]
         word_hash = substring_hash(word_start, word_end)
         rows.append(word_rows)
         hashes.append(word_hash ^ np.uint64(_SALTS["word"]))
@@ -114,12 +160,12 @@ class HashedNgrams:
             stem_hash = substring_hash(word_start, stem_end) ^ np.uint64(_SALTS["stem"])
             rows.append(word_rows)
             hashes.append(stem_hash)
-            same_text = word_rows[1:] == word_rows[:-1]
+            same_text = word_pieces[1:] == word_pieces[:-1]
             bigram = _mix(stem_hash[:-1]) * _BASE + stem_hash[1:]
             rows.append(word_rows[1:][same_text])
             hashes.append(bigram[same_text] ^ np.uint64(_SALTS["bigram"]))
         if self.char_ngrams:
-            # A window may not cross the "\n" between two texts: count separators with a cumsum.
+            # A window may not cross the "\n" between two sentences: count separators with a cumsum.
             separators = np.concatenate(([0], np.cumsum(codes == 10)))
             for size in self.char_ngrams:
                 if n < size:
@@ -129,29 +175,40 @@ class HashedNgrams:
                 ok = separators[size:] == separators[:-size]
                 rows.append(row_of_pos[: n - size + 1][ok])
                 hashes.append(window_hash[ok] ^ np.uint64(size))
-        all_rows = np.concatenate(rows)
+        # Count (row, bucket) pairs with one sort of packed uint32 keys: cheaper than scipy's
+        # COO -> CSR conversion followed by sorting and summing duplicates.
         buckets = (_mix(np.concatenate(hashes)) >> np.uint64(20)) % np.uint64(self.n_features)
-        matrix = sp.csr_matrix(
-            (np.ones(all_rows.size, dtype=np.float32), (all_rows, buckets.astype(np.int64))),
-            shape=(len(texts), self.n_features),
-        )
-        matrix.sum_duplicates()
-        return matrix
+        keys = np.concatenate(rows).astype(np.uint32) * np.uint32(self.n_features) + buckets.astype(np.uint32)
+        keys.sort()
+        first = np.empty(keys.size, dtype=bool)
+        first[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        unique = keys[starts]
+        counts = np.diff(np.append(starts, keys.size)).astype(np.float32)
+        key_rows = unique // np.uint32(self.n_features)
+        indptr = np.searchsorted(key_rows, np.arange(n_rows + 1))
+        columns = (unique - key_rows * np.uint32(self.n_features)).astype(np.int32)
+        return sp.csr_matrix((counts, columns, indptr), shape=(n_rows, self.n_features))
 
     def transform(self, texts: list[str], idf: np.ndarray | None = None) -> sp.csr_matrix:
-        """Sublinear tf (x idf), L2-normalised rows (in place on the CSR data: no copies)."""
-        matrix = self.counts(texts)
-        data = matrix.data
-        np.log(data, out=data)
-        data += 1.0
-        if idf is not None:
-            data *= idf[matrix.indices]
-        row_lengths = np.diff(matrix.indptr)
-        squares = np.concatenate(([0.0], np.cumsum(data.astype(np.float64) ** 2)))
-        norms = np.sqrt(squares[matrix.indptr[1:]] - squares[matrix.indptr[:-1]])
-        norms[norms == 0] = 1.0
-        data /= np.repeat(norms, row_lengths).astype(np.float32)
-        return matrix
+        """Sublinear tf (x idf), L2-normalised rows."""
+        return weight(self.counts(texts), idf)
+
+
+def weight(matrix: sp.csr_matrix, idf: np.ndarray | None = None) -> sp.csr_matrix:
+    """1 + log(count), times idf, rows L2-normalised; in place on the CSR data (no copies)."""
+    data = matrix.data
+    np.log(data, out=data)
+    data += 1.0
+    if idf is not None:
+        data *= idf[matrix.indices]
+    row_lengths = np.diff(matrix.indptr)
+    squares = np.concatenate(([0.0], np.cumsum(data.astype(np.float64) ** 2)))
+    norms = np.sqrt(squares[matrix.indptr[1:]] - squares[matrix.indptr[:-1]])
+    norms[norms == 0] = 1.0
+    data /= np.repeat(norms, row_lengths).astype(np.float32)
+    return matrix
 
 
 def fit_idf(counts: sp.csr_matrix) -> np.ndarray:

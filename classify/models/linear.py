@@ -7,7 +7,8 @@ Scores are those of a one-vs-rest linear SVM, s = W x + b (`sklearn.svm.LinearSV
 
 (Platt 1999 for the binary case; "matrix scaling" in Guo et al. 2017, "On Calibration of Modern
 Neural Networks"). Fitting the map on out-of-fold scores keeps it honest about how confident the
-SVM is on unseen text. The whole model is W, b, A, c: plain arrays, saved without pickle.
+SVM is on unseen text. With class_weight="balanced" the map is fitted with the same weights, i.e.
+calibrated under a uniform class prior (rare classes are not out-voted by the majority prior). The whole model is W, b, A, c: plain arrays, saved without pickle.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class CalibratedLinearClassifier:
     C : inverse regularisation strength of the SVM.
     class_weight : None or "balanced" (reweights classes by inverse frequency; helps macro-F1).
     calibration_folds : folds for the out-of-fold scores the calibration map is fitted on.
+    calibration_class_weight : class weighting of the calibration map; "same" follows `class_weight`
+        (calibrated under a uniform prior when balanced); None calibrates to the training prior,
+        better when the training data mix sets whose label priors differ (the shipped stance model).
     random_state : seed for the fold assignment (the solvers are deterministic given it).
     """
 
@@ -42,11 +46,13 @@ class CalibratedLinearClassifier:
         C: float = 0.5,
         class_weight: str | None = "balanced",
         calibration_folds: int = 3,
+        calibration_class_weight: str | None = "same",
         random_state: int = 0,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.calibration_folds = calibration_folds
+        self.calibration_class_weight = calibration_class_weight
         self.random_state = random_state
 
     def _svm(self) -> LinearSVC:
@@ -72,7 +78,11 @@ class CalibratedLinearClassifier:
         self.intercept_ = self._as_vector(svm.intercept_, n_classes).astype(np.float32)
         if folds < 2:
             oof = X @ self.coef_.T + self.intercept_
-        calibration = LogisticRegression(C=1.0, max_iter=1000).fit(oof, y, sample_weight=weight)
+        # The map gets the SVM's class weighting: with "balanced" the probabilities are calibrated
+        # under a uniform class prior, so their argmax stays the balanced (macro-F1) decision.
+        prior = self.class_weight if self.calibration_class_weight == "same" else self.calibration_class_weight
+        calibration = LogisticRegression(C=1.0, class_weight=prior, max_iter=1000)
+        calibration.fit(oof, y, sample_weight=weight)
         self.calibration_coef_ = self._as_matrix(calibration.coef_, n_classes).astype(np.float32)
         self.calibration_intercept_ = self._as_vector(calibration.intercept_, n_classes).astype(np.float32)
         return self

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 import scipy
+import scipy.sparse as sp
 import sklearn
 
-from classify.models.features import HashedNgrams
+from classify.models.features import HashedNgrams, weight
 from classify.models.linear import CalibratedLinearClassifier
 
 FORMAT = "classify-hashed-linear"
@@ -87,7 +88,13 @@ class TextModel:
             return np.vstack(list(pool.map(self._predict_chunk, chunks)))
 
     def _predict_chunk(self, texts: list[str]) -> np.ndarray:
-        return self.classifier.predict_proba(self.features.transform(texts, self.idf))
+        return self.proba_from_counts(self.features.counts(texts))
+
+    def proba_from_counts(self, counts: sp.csr_matrix) -> np.ndarray:
+        """Probabilities from raw n-gram counts (`HashedNgrams.counts`); weights `counts` in place."""
+        if counts.shape[0] == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        return self.classifier.predict_proba(weight(counts, self.idf))
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -104,6 +111,7 @@ class TextModel:
                 "C": self.classifier.C,
                 "class_weight": self.classifier.class_weight,
                 "calibration_folds": self.classifier.calibration_folds,
+                "calibration_class_weight": self.classifier.calibration_class_weight,
                 "random_state": self.classifier.random_state,
             },
             **self.info,

@@ -12,20 +12,10 @@ import re
 
 import numpy as np
 
-# A sentence ends at . ! ? … (plus closing quotes/brackets) followed by space and a capital,
-# digit or opening quote, or at a line break.
-_SENTENCE_END = re.compile(r"([.!?…][»\"')\]]?)[ \t]+(?=[«\"'(\[\dA-ZА-ЯЁӘҒҚҢӨҰҮҺІÀ-ÖØ-Þ])")
 TARGET_TOKEN = "targetentity"  # what a target mention becomes, so the model learns no entity names
 NEAR_MARK = "ǂ"  # prefix of words near a target mention: a letter (kept by the features) no language uses
 TARGET_WINDOW = 3  # words either side of a mention that also count as "near the target" features
 _MIN_STEM = 4
-
-
-def split_sentences(text: str, max_sentences: int | None = None) -> list[str]:
-    """Non-empty sentences of `text`, in order (at most `max_sentences`)."""
-    sentences = [s.strip() for s in _SENTENCE_END.sub("\\1\\n", text).split("\n")]
-    sentences = [s for s in sentences if s]
-    return sentences[:max_sentences] if max_sentences else sentences
 
 
 def target_pattern(target: str) -> re.Pattern[str] | None:

@@ -41,6 +41,7 @@ def train(
     seed: int = 0,
     features: HashedNgrams | None = None,
     sample_weight: np.ndarray | None = None,
+    calibration_class_weight: str | None = "same",
     info: dict[str, Any] | None = None,
 ) -> TextModel:
     """Fit hashed features' idf and a calibrated linear classifier; deterministic given `seed`."""
@@ -52,7 +53,9 @@ def train(
     inputs = model_inputs(texts, targets)
     idf = fit_idf(features.counts(inputs))
     X = features.transform(inputs, idf)
-    classifier = CalibratedLinearClassifier(C=C, class_weight=class_weight, random_state=seed).fit(
+    classifier = CalibratedLinearClassifier(
+        C=C, class_weight=class_weight, calibration_class_weight=calibration_class_weight, random_state=seed
+    ).fit(
         X, labels, sample_weight
     )
     record = {"versions": library_versions(), "n_train": len(texts), **(info or {})}
