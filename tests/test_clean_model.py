@@ -27,7 +27,7 @@ def test_packed_trees_predict_exactly_what_scikit_learn_predicts() -> None:
     X, y = _toy()
     ours = TreeContentClassifier(max_iter=40, random_state=3).fit(X, y)
     reference = HistGradientBoostingClassifier(
-        max_iter=40, learning_rate=0.08, max_leaf_nodes=31, min_samples_leaf=20,
+        max_iter=40, learning_rate=0.08, max_leaf_nodes=31, max_depth=6, min_samples_leaf=20,
         l2_regularization=1.0, early_stopping=False, random_state=3,
     ).fit(X, y)
     X_test, _ = _toy(500, seed=1)

@@ -27,6 +27,8 @@ from classify.document import BLANK, CONTENT, NOISE, Line
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 LINE_MODEL = "clean_lines"
+# jusText's length_high: a block this long is judged on its own, never by its neighbours.
+SANDWICH_MAX_CHARS = 200
 
 @lru_cache(maxsize=16)
 def load_model(name: str, models_dir: str | None = None) -> TreeContentClassifier:
@@ -97,13 +99,14 @@ def classify_lines(
 
 
 def _sandwiched_lines(lines: list[Line], firm: set[int]) -> None:
-    """jusText's context rule on firm evidence: a kept line that is not a sentence, whose nearest
+    """jusText's context rule on firm evidence: a kept short line that is not a sentence, whose nearest
     non-blank neighbours on both sides are noise by rule or repetition, is a list or menu item
     (a headline in a "most read" block between view counters, a link between separators)."""
     body = [i for i, line in enumerate(lines) if line.status != BLANK]
     for position, i in enumerate(body):
         line = lines[i]
-        if line.status != CONTENT or SENTENCE_END.search(line.text.strip()):
+        text = line.text.strip()
+        if line.status != CONTENT or SENTENCE_END.search(text) or len(text) > SANDWICH_MAX_CHARS:
             continue
         before = body[position - 1] if position > 0 else None
         after = body[position + 1] if position + 1 < len(body) else None

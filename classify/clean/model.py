@@ -33,6 +33,7 @@ class TreeContentClassifier:
         max_iter: int = 300,
         learning_rate: float = 0.08,
         max_leaf_nodes: int = 31,
+        max_depth: int | None = 6,
         min_samples_leaf: int = 20,
         l2_regularization: float = 1.0,
         random_state: int = 0,
@@ -41,6 +42,7 @@ class TreeContentClassifier:
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
+        self.max_depth = max_depth  # bounds the prediction walk: cost is depth x trees per row
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.random_state = random_state
@@ -54,6 +56,7 @@ class TreeContentClassifier:
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes,
+            max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf,
             l2_regularization=self.l2_regularization,
             early_stopping=False,
@@ -92,12 +95,14 @@ class TreeContentClassifier:
         X = np.asarray(X, dtype=np.float64)
         if X.shape[0] == 0:
             return np.zeros(0)
-        rows = np.arange(X.shape[0])[:, None]
+        flat = np.ascontiguousarray(X).ravel()
+        # Offset of each row's first feature in the flattened matrix, one column per tree.
+        row_offset = (np.arange(X.shape[0]) * X.shape[1])[:, None]
         node = np.broadcast_to(self.roots_, (X.shape[0], len(self.roots_))).copy()
         for _ in range(self.depth_):
-            go_left = X[rows, self.feature_[node]] <= self.threshold_[node]
-            node = np.where(go_left, self.left_[node], self.right_[node])
-        return self.baseline_ + self.value_[node].sum(axis=1)
+            go_left = flat.take(row_offset + self.feature_.take(node)) <= self.threshold_.take(node)
+            node = np.where(go_left, self.left_.take(node), self.right_.take(node))
+        return self.baseline_ + self.value_.take(node).sum(axis=1)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Column 1 is P(content)."""
@@ -119,7 +124,8 @@ class TreeContentClassifier:
             "format": "classify.clean.TreeContentClassifier/1",
             "params": {
                 "max_iter": self.max_iter, "learning_rate": self.learning_rate,
-                "max_leaf_nodes": self.max_leaf_nodes, "min_samples_leaf": self.min_samples_leaf,
+                "max_leaf_nodes": self.max_leaf_nodes, "max_depth": self.max_depth,
+                "min_samples_leaf": self.min_samples_leaf,
                 "l2_regularization": self.l2_regularization, "random_state": self.random_state,
             },
             "baseline": self.baseline_,

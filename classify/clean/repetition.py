@@ -52,16 +52,13 @@ class SourceLineCounts:
         self.documents: Counter = Counter()
         self.lines: dict[str, Counter] = defaultdict(Counter)
 
-    def add(self, source: str, texts: list[str]) -> None:
-        """Count one document's lines (each distinct line once per document)."""
+    def add(self, source: str, keys: list[str]) -> None:
+        """Count one document's lines, given as `line_key`s (each distinct line once)."""
         self.documents[source] += 1
-        keys = {line_key(text) for text in texts}
-        keys.discard("")
-        self.lines[source].update(keys)
+        self.lines[source].update(set(keys) - {""})
 
-    def count(self, source: str, text: str) -> int:
-        """In how many documents of `source` this line occurs."""
-        key = line_key(text)
+    def count(self, source: str, key: str) -> int:
+        """In how many documents of `source` the line with this `line_key` occurs."""
         return self.lines[source][key] if key and source in self.lines else 0
 
     def save(self, path: str | Path) -> None:

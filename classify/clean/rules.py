@@ -9,31 +9,33 @@ learned classifier.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 SENTENCE_END = re.compile(r"[.!?…»\"”)]\s*$")
-_DOMAIN = re.compile(r"\b[\w-]+\.(?:kz|ru|by|ua|uz|kg|com|net|org|info|fr|uk|io|news|tv|me|su)\b", re.I)
+_DOMAIN = re.compile(r"\w\.(?:kz|ru|by|ua|uz|kg|com|net|org|info|fr|uk|io|news|tv|me|su)\b")
 _TICKER = re.compile(r"^\s*[A-Z]{3}\s*[:=]?\s*(?:[\d.,]+(?:\s*/\s*[\d.,]+)?)?\s*$")
 _CREDIT = re.compile(
     r"^\s*(?:фото|фотография|видео|иллюстрация|источник|автор фото|photo|picture|image|video|source"
     r"|credit|crédit|photo ?credit|суреттер|сурет|фото ?түсірген)\s*[:/—–-]",
     re.I,
 )
-_CALL_TO_ACTION_TAIL = re.compile(r"[➤►▶→»>⟶⏩👉]+\s*$")
+# Arrows that end a link label ("Read all news ➤"); not "»", which closes Russian quotations.
+_CALL_TO_ACTION_TAIL = re.compile(r"(?:[➤►▶→⟶⏩👉]|>>)\s*$")
 # Multilingual boilerplate vocabulary (stems, so inflected forms match): reprint terms, copyright,
 # subscribe / read-more calls, cookie banners and mobile-version switches that news CMSs print.
 _BOILERPLATE_CUES = re.compile(
-    r"гиперссылк|перепечатк|права защищены|все права|при цитировании|при использовании материал"
+    r"гиперссылк|перепечатк|права защищены|при цитировании|при использовании материал"
     r"|подпис(?:ывайтесь|аться|ка на)|читайте также|читать (?:все|далее|полностью)|читайте нас"
     r"|мобильн\w+ верси|версия для печати"
     r"|all rights reserved|read more|subscribe|sign up|newsletter|cookie|mobile version|click here"
     r"|follow us|tous droits réservés|lire aussi|lire la suite|abonnez-vous|reproduction interdite"
-    r"|барлық құқықтар қорғалған|жазылыңыз",
-    re.I,
-)
+    r"|барлық құқықтар қорғалған|жазылыңыз"
+)  # matched against the lower-cased line: ten times faster than re.I on this alternation
 
 
+@lru_cache(maxsize=8192)  # a pure function; features and verdicts both ask about each line
 def rule_reason(text: str) -> str | None:
     """The reason a line is noise by an explicit rule, or None when no rule applies."""
     stripped = text.strip()
@@ -43,12 +45,13 @@ def rule_reason(text: str) -> str | None:
         return "currency or market ticker"
     if _CREDIT.match(stripped):
         return "photo/source credit"
-    if _BOILERPLATE_CUES.search(stripped):
+    lower = stripped.lower()
+    if _BOILERPLATE_CUES.search(lower):
         return "boilerplate phrase (reprint, subscribe, read-more, copyright)"
     words = _WORD.findall(stripped)
-    if _CALL_TO_ACTION_TAIL.search(stripped) and len(words) < 12:
+    if _CALL_TO_ACTION_TAIL.search(stripped[-4:]) and len(words) < 12:
         return "link label with an arrow (call to action)"
-    if _DOMAIN.search(stripped) and len(words) < 8 and not SENTENCE_END.search(stripped):
+    if len(words) < 8 and _DOMAIN.search(lower) and not SENTENCE_END.search(stripped):
         return "site name or slogan"
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from classify.clean.blocks import block_threshold, score_html
 from classify.clean.lines import classify_lines
 from classify.clean.options import CleanOptions
-from classify.clean.repetition import SourceLineCounts, document_source
+from classify.clean.repetition import SourceLineCounts, document_source, line_key
 from classify.document import CONTENT, Document, Line
 
 HEADLINE_REASON = "page headline (kept although the block classifier scored it {score:.2f})"
@@ -44,19 +44,21 @@ def clean_documents(
     options = options or CleanOptions()
     counts = counts if counts is not None else SourceLineCounts()
     headlines: list[int | None] = []
+    keys: list[list[str]] = []
     for doc in docs:
         headline = None
         if not doc.lines:
             doc.lines, headline = _split(doc, options.models_dir)
         headlines.append(headline)
-        counts.add(document_source(doc), [line.text for line in doc.lines if line.text.strip()])
-    for doc, headline in zip(docs, headlines):
+        keys.append([line_key(line.text) for line in doc.lines])
+        counts.add(document_source(doc), keys[-1])
+    for doc, headline, doc_keys in zip(docs, headlines, keys):
         source = document_source(doc)
         is_html = doc.format == "html"
         classify_lines(
             doc.lines,
             options,
-            repeats=[counts.count(source, line.text) for line in doc.lines],
+            repeats=[counts.count(source, key) for key in doc_keys],
             threshold=block_threshold(options.favor, options.models_dir) if is_html else None,
             scorer="HTML block classifier" if is_html else "line classifier",
         )

@@ -160,8 +160,8 @@ def out_of_fold_scores(examples: Examples, folds: int, params: dict, random_stat
     return scores
 
 
-BLOCK_PARAMS = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1.0}
-LINE_PARAMS = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1.0}
+BLOCK_PARAMS = {"max_iter": 150, "learning_rate": 0.12, "max_leaf_nodes": 31, "max_depth": 6, "min_samples_leaf": 20, "l2_regularization": 1.0}
+LINE_PARAMS = {"max_iter": 150, "learning_rate": 0.12, "max_leaf_nodes": 31, "max_depth": 6, "min_samples_leaf": 20, "l2_regularization": 1.0}
 
 
 def fit_models(
