@@ -9,8 +9,12 @@ gives the same answer (a batch is processed as if its items were inserted one by
    Copies never enter the LSH buckets (an earlier identical set already stands for them), which
    keeps a paragraph repeated 10^5 times from turning its buckets into a quadratic hot spot;
 2. near copies: candidates are the earlier items sharing an LSH band key (at most `bucket_cap`
-   earliest per bucket), filtered by the size bound ``J(A, B) <= min(|A|,|B|) / max(|A|,|B|)``,
-   then verified by the exact Jaccard of the stored shingle sets;
+   earliest per bucket), filtered by the size bound ``J(A, B) <= min(|A|,|B|) / max(|A|,|B|)``
+   and by a b-bit sketch (the low 8 bits of each signature value, Li & König 2010, "b-Bit
+   Minwise Hashing"): values agree with probability ``J + (1 - J) / 256``, and a pair agreeing
+   less often than a pair at the threshold would in 99.99% of cases is dropped; then at most
+   `candidate_cap` per item, those sharing the most bands first (a pair at Jaccard J shares
+   b * J^r bands on average), are verified by the exact Jaccard of the stored sets;
 3. clusters: union-find over verified pairs (Tarjan 1975), the root being the smallest id, i.e.
    the first occurrence in input order, which is the canonical item.
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import binom
 
 from classify.dedup.minhash import band_keys
 from classify.dedup.shingles import ShingleSets, concatenated_ranges, fmix64, sort_within_groups
@@ -35,6 +40,7 @@ _FINGERPRINT_SALT = np.uint64(0x94D049BB133111EB)
 ID_DTYPE = np.int32
 ID_LIMIT = np.iinfo(ID_DTYPE).max
 _PAIR_CHUNK_ELEMENTS = 1 << 22  # set elements sorted at once when verifying pairs
+_SKETCH_MISS_RATE = 1e-4  # chance that the b-bit filter drops a pair right at the threshold
 
 
 class GrowableArray:
@@ -261,6 +267,7 @@ class _Pending:
     fresh_ids: np.ndarray
     fingerprints: np.ndarray  # of fresh items
     members: ShingleSets | None  # for a union store: member rows of the fresh items
+    sketches: np.ndarray  # b-bit sketches of the fresh items, flattened
     keys: np.ndarray  # LSH band keys of fresh items, flattened, with their owners
     key_owner: np.ndarray
     forest: _Forest
@@ -270,17 +277,28 @@ class NearDuplicateIndex:
     """Incremental index of shingle sets with exact-copy, LSH and union-find cluster search.
 
     threshold: minimum exact Jaccard of a duplicate pair; bands, rows: the LSH banding of the
-    signatures; bucket_cap: earliest items per bucket compared with a new item; store: where the
-    sets live (default: a new `HashSetStore`).
+    signatures; bucket_cap: earliest items per bucket compared with a new item; candidate_cap:
+    candidates verified per new item; store: where the sets live (default: a new `HashSetStore`).
     """
 
     def __init__(
-        self, threshold: float, bands: int, rows: int, bucket_cap: int, store: HashSetStore | UnionSetStore | None = None
+        self,
+        threshold: float,
+        bands: int,
+        rows: int,
+        bucket_cap: int,
+        candidate_cap: int,
+        store: HashSetStore | UnionSetStore | None = None,
     ) -> None:
         self.threshold = threshold
         self.bands = bands
         self.rows = rows
         self.bucket_cap = bucket_cap
+        self.candidate_cap = candidate_cap
+        self.num_perm = bands * rows  # signature values the sketch keeps (the banded ones)
+        agree_at_threshold = threshold + (1.0 - threshold) / 256
+        self.min_sketch_agreement = int(binom.ppf(_SKETCH_MISS_RATE, self.num_perm, agree_at_threshold))
+        self._sketches = GrowableArray(np.uint8)  # per set row: the low byte of its signature values
         self.store = store if store is not None else HashSetStore()
         self._set_row = GrowableArray(ID_DTYPE)  # item -> row of its set (copies share a row)
         self._parent = GrowableArray(ID_DTYPE)  # union-find forest over item ids
@@ -295,7 +313,7 @@ class NearDuplicateIndex:
     @property
     def nbytes(self) -> int:
         """Bytes of index state in use (what grows with the corpus)."""
-        arrays = (self._set_row, self._parent)
+        arrays = (self._set_row, self._parent, self._sketches)
         return sum(a.values.nbytes for a in arrays) + self.store.nbytes + self._fingerprints.nbytes + self._buckets.nbytes
 
     def _set_sizes(self, batch: ShingleSets, ids: np.ndarray) -> np.ndarray:
@@ -355,11 +373,18 @@ class NearDuplicateIndex:
         in_batch_query, in_batch_other = earlier_in_batch(keys, key_owner, remaining)
         item = key_owner[np.concatenate((query, in_batch_query))]
         other = np.concatenate((other, in_batch_other))
-        pair_code = np.unique(item * (base + n) + other)
+        pair_code, shared_bands = np.unique(item * (base + n) + other, return_counts=True)
         item, other = pair_code // (base + n), pair_code % (base + n)
         size_item, size_other = sets.sizes[item - base], self._set_sizes(sets, other)
         keep = (item != other) & (np.minimum(size_item, size_other) >= self.threshold * np.maximum(size_item, size_other))
-        item, other = item[keep], other[keep]
+        item, other, shared_bands = item[keep], other[keep], shared_bands[keep]
+        sketches = signatures[:, : self.num_perm].astype(np.uint8)
+        keep = self._sketch_agreement(sketches, item, other) >= self.min_sketch_agreement
+        item, other, shared_bands = item[keep], other[keep], shared_bands[keep]
+        by_evidence = np.lexsort((other, -shared_bands, item))  # per item: most shared bands, then earliest
+        item, other = item[by_evidence], other[by_evidence]
+        rank = np.arange(len(item)) - np.searchsorted(item, item, "left")
+        item, other = item[rank < self.candidate_cap], other[rank < self.candidate_cap]
         jaccard = self._jaccard(sets, item, other)
         verified = jaccard >= self.threshold
         item = np.concatenate((ids[copies], item[verified]))
@@ -384,7 +409,7 @@ class NearDuplicateIndex:
         set_row[copies] = self._set_row_of(copy_of[copies], set_row, base)
         pending = _Pending(
             sets.select(fresh), set_row, ids[fresh], fingerprints[fresh], None if members is None else members.select(fresh),
-            keys, key_owner, forest,
+            sketches[fresh].ravel(), keys, key_owner, forest,
         )
         return BatchMatches(ids, canonical, similarity, item, other, jaccard, pending)
 
@@ -396,9 +421,25 @@ class NearDuplicateIndex:
         self._parent.append(matches.ids)
         pending.forest.write_to(self._parent.values)
         self.store.append(pending.sets, pending.members)
+        self._sketches.append(pending.sketches)
         self._set_row.append(pending.set_row)
         self._fingerprints.add(pending.fingerprints, pending.fresh_ids)
         self._buckets.add(pending.keys, pending.key_owner)
+
+    def _sketch_agreement(self, batch_sketches: np.ndarray, items: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """How many of the b-bit sketch values of each (batch item, earlier item) pair agree."""
+        base = len(self)
+        stored = self._sketches.values.reshape(-1, self.num_perm)
+        agreement = np.empty(len(items), dtype=np.int64)
+        step = max(1, _PAIR_CHUNK_ELEMENTS // self.num_perm)
+        for lo in range(0, len(items), step):
+            chunk_items, chunk_others = items[lo : lo + step], others[lo : lo + step]
+            old = chunk_others < base
+            theirs = np.empty((len(chunk_items), self.num_perm), dtype=np.uint8)
+            theirs[old] = stored[self._set_row.values[chunk_others[old]]]
+            theirs[~old] = batch_sketches[chunk_others[~old] - base]
+            agreement[lo : lo + step] = (batch_sketches[chunk_items - base] == theirs).sum(axis=1)
+        return agreement
 
     def _set_row_of(self, items: np.ndarray, batch_rows: np.ndarray, base: int) -> np.ndarray:
         """Set rows of items given by id, earlier (stored) or in the current batch."""
@@ -421,6 +462,7 @@ class NearDuplicateIndex:
         bucket_keys, bucket_owners = self._buckets.merged()
         return {
             **self.store.state(),
+            "sketches": self._sketches.values,
             "set_row": self._set_row.values,
             "parent": self._parent.values,
             "fingerprint_keys": fingerprint_keys,
@@ -437,10 +479,12 @@ class NearDuplicateIndex:
         bands: int,
         rows: int,
         bucket_cap: int,
+        candidate_cap: int,
         store: HashSetStore | UnionSetStore,
     ) -> NearDuplicateIndex:
         """An index restored from `state`; `store` must already hold the state's sets."""
-        index = cls(threshold, bands, rows, bucket_cap, store)
+        index = cls(threshold, bands, rows, bucket_cap, candidate_cap, store)
+        index._sketches = GrowableArray(np.uint8, state["sketches"])
         index._set_row = GrowableArray(ID_DTYPE, state["set_row"])
         index._parent = GrowableArray(ID_DTYPE, state["parent"])
         index._fingerprints = SortedRuns(state["fingerprint_keys"], state["fingerprint_owners"])

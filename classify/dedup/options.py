@@ -26,6 +26,8 @@ class DedupOptions:
     bucket_cap: at most this many earliest items of one LSH bucket are compared with a new item;
         bounds the work on a paragraph repeated thousands of times (exact copies never enter the
         buckets, see `classify.dedup.index`).
+    candidate_cap: at most this many candidates are verified per new item, those sharing the most
+        LSH bands first; bounds the work on templated text (many earlier paragraphs at J ~ 0.5).
     seed: seed of the MinHash permutations (datasketch's `seed`).
     """
 
@@ -38,6 +40,7 @@ class DedupOptions:
     min_chars: int = 30
     lsh_recall: float = 0.99
     bucket_cap: int = 32
+    candidate_cap: int = 64
     seed: int = 1
 
     def __post_init__(self) -> None:
@@ -45,7 +48,7 @@ class DedupOptions:
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {value!r}")
-        for name in ("num_perm", "shingle_size", "char_shingle_size", "bucket_cap"):
+        for name in ("num_perm", "shingle_size", "char_shingle_size", "bucket_cap", "candidate_cap"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         if self.min_chars < self.char_shingle_size:

@@ -48,9 +48,10 @@ class Deduplicator:
     ) -> NearDuplicateIndex:
         """An index with this deduplicator's LSH banding over `store`, empty or restored from `state`."""
         bands, rows = lsh_params(threshold, self.options.num_perm, self.options.lsh_recall)
+        caps = (self.options.bucket_cap, self.options.candidate_cap)
         if state is None:
-            return NearDuplicateIndex(threshold, bands, rows, self.options.bucket_cap, store)
-        return NearDuplicateIndex.from_state(state, threshold, bands, rows, self.options.bucket_cap, store)
+            return NearDuplicateIndex(threshold, bands, rows, *caps, store)
+        return NearDuplicateIndex.from_state(state, threshold, bands, rows, *caps, store)
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the index atomically to `path` (default: `index_path`); returns where it went."""

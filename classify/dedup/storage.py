@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from classify.dedup.stage import Deduplicator
 
 FORMAT = "classify-dedup-index"
-VERSION = 2  # 2: int32 ids, 32-bit bucket keys, documents stored as their paragraphs' rows
+VERSION = 3  # 2: int32 ids, 32-bit bucket keys, documents as their paragraphs' rows; 3: b-bit sketches
 # Options that change sets or signatures; an index is unusable under different values.
 _SHAPING_OPTIONS = ("num_perm", "seed", "shingle_size", "char_shingle_size", "short_paragraph_words", "min_chars")
 
