@@ -1,0 +1,553 @@
+"""The Dask engine: the same run as `classify.pipeline.run`, with documents partitioned over workers.
+
+The client reads the inputs (streaming) and hands them to the workers in partitions of whole
+batches (the local engine's batches, so per-batch error handling and classification see the same
+documents). Everything else is done where the documents live:
+
+1. per partition, on a worker: cleaning and language identification (`prepare_batch`), then the
+   shingle sets and MinHash signatures of paragraphs and documents;
+2. exact copies: a shuffle on set fingerprints; in each fingerprint group the first item in
+   input order is the original, and a later item whose set equals it element by element is a copy;
+3. near copies: a shuffle on LSH band keys of the items that are not copies; each bucket, sorted
+   by input order, pairs an item with at most `bucket_cap` earliest items of the bucket before
+   it; pairs failing the size bound ``J <= min(|A|,|B|) / max(|A|,|B|)`` are dropped;
+4. verification where the sets live: candidate pairs are routed to the partition holding the
+   earlier item's set, which joins that set to them, then to the partition of the later item,
+   which computes the exact Jaccard (`pair_jaccard`) with its own set;
+5. the client receives only the verified edges and runs the index's union-find over them in input
+   order: an item's canonical paragraph is its cluster's root when it is inserted, its similarity
+   the exact Jaccard with that root (computed by step 4 when the root is not one of its edges);
+6. flags go back to the partitions, which classify their documents (models loaded once per
+   worker by a `WorkerPlugin`) and return them; the client writes them in input order.
+
+Steps 2-5 apply, item for item, the rules of `classify.dedup.index.NearDuplicateIndex.match`
+(fingerprint copies never enter buckets; the bucket cap counts earlier entries of the bucket, an
+item's own second band with the same 32-bit key included), so the output equals the local one.
+The shuffles are all-to-all exchanges of numpy tables through Dask futures (the map side splits
+its table by destination, each destination gathers its pieces), so no node holds every signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from operator import getitem
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from distributed import Client, LocalCluster, WorkerPlugin, get_worker
+
+from classify.dedup import Deduplicator
+from classify.dedup.index import ID_DTYPE, NearDuplicateIndex, _Forest, earlier_in_batch, pair_jaccard, set_fingerprints
+from classify.dedup.minhash import MinHasher, band_keys
+from classify.dedup.shingles import ShingleSets, shingle_paragraphs
+from classify.models import classify_documents, load_models
+from classify.document import CONTENT, Document, DuplicateRef, ErrorRecord
+from classify.pipeline import Batch, RunOptions, RunSummary, batched, guarded, prepare_batch
+from classify.readers import read_documents
+from classify.writers import JsonlWriter, open_writer, write_documents, write_errors
+
+PARAGRAPHS, DOCUMENTS = 0, 1  # the two indexes of the dedup stage ("kinds" of items)
+KINDS = (PARAGRAPHS, DOCUMENTS)
+PARTITION_BATCHES = 16  # batches per Dask partition: 4096 documents at the default batch size
+
+
+# --- tables: columns of numpy arrays, optionally with one shingle set per row -------------------
+
+
+def concat_sets(parts: list[ShingleSets]) -> ShingleSets:
+    """Rows of several `ShingleSets`, one after the other."""
+    shifts = np.cumsum([0] + [len(p.hashes) for p in parts[:-1]])
+    offsets = np.concatenate([np.zeros(1, dtype=np.int64)] + [p.offsets[1:] + s for p, s in zip(parts, shifts)])
+    hashes = np.concatenate([np.zeros(0, dtype=np.uint64)] + [p.hashes for p in parts])
+    return ShingleSets(offsets.astype(np.int64), hashes)
+
+
+@dataclass(slots=True)
+class Table:
+    """What the shuffles move: equal-length columns, and optionally each row's shingle set."""
+
+    columns: dict[str, np.ndarray]
+    sets: ShingleSets | None = None
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values())))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def take(self, rows: np.ndarray) -> Table:
+        return Table({name: values[rows] for name, values in self.columns.items()}, None if self.sets is None else self.sets.select(rows))
+
+    @classmethod
+    def concat(cls, tables: Iterable[Table]) -> Table:
+        tables = list(tables)
+        columns = {name: np.concatenate([t.columns[name] for t in tables]) for name in tables[0].columns}
+        return cls(columns, None if tables[0].sets is None else concat_sets([t.sets for t in tables]))
+
+
+def split(table: Table, destination: np.ndarray, count: int) -> list[Table]:
+    """The map side of a shuffle: `table`'s rows grouped by destination (0..count-1), order kept."""
+    order = np.argsort(destination, kind="stable")
+    bounds = np.searchsorted(destination[order], np.arange(count + 1))
+    return [table.take(order[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _piece_sizes(pieces: list[Table]) -> list[int]:
+    return [len(piece) for piece in pieces]
+
+
+# --- per-partition work (runs on the workers) ----------------------------------------------------
+
+
+@dataclass(slots=True)
+class ItemSets:
+    """The items of one index in one partition, in input order: sets, signatures, and where each
+    comes from (batch, document in the batch, line position in `doc.lines`; -1 for documents)."""
+
+    sets: ShingleSets
+    signatures: np.ndarray
+    where: np.ndarray  # (n, 3) int64
+
+
+@dataclass(slots=True)
+class Partition:
+    """A run of consecutive batches held by one worker: (documents, errors, input items) per batch,
+    and its paragraph and document items (None without the dedup stage)."""
+
+    batches: list[tuple[list[Document], list[ErrorRecord], int]]
+    items: tuple[ItemSets, ItemSets] | None
+
+
+def batch_item_sets(docs: list[Document], options: RunOptions, minhasher: MinHasher, batch: int) -> tuple[ItemSets, ItemSets]:
+    """Paragraph and document items of one batch, exactly as `Deduplicator.process` builds them:
+    compared paragraphs are content lines with a non-empty shingle set; a document's set is the
+    union of its paragraph sets (short paragraphs only when it has no long one) and its signature
+    the element-wise minimum of theirs."""
+    lines = [(d, k, line) for d, doc in enumerate(docs) for k, line in enumerate(doc.lines) if line.status == CONTENT]
+    shingles = shingle_paragraphs([line.text for _, _, line in lines], options.dedup).unique()
+    compared = np.flatnonzero(shingles.sizes > 0)
+    sets = shingles.select(compared)
+    signatures = minhasher.signatures(sets)
+    doc_of = np.array([d for d, _, _ in lines], dtype=np.int64)[compared]
+    position = np.array([k for _, k, _ in lines], dtype=np.int64)[compared]
+
+    with_text, bounds = np.unique(doc_of, return_index=True)
+    has_long = np.logical_or.reduceat(sets.by_words, bounds) if len(bounds) else np.zeros(0, dtype=bool)
+    in_doc_set = sets.by_words | ~has_long[np.searchsorted(with_text, doc_of)]
+    members = np.flatnonzero(in_doc_set)
+    doc_bounds = np.searchsorted(doc_of[members], with_text)
+    member_sets = sets.select(members)
+    doc_sets = ShingleSets(member_sets.offsets[np.append(doc_bounds, len(members))], member_sets.hashes).unique()
+    doc_signatures = np.minimum.reduceat(signatures[members], doc_bounds, axis=0) if len(members) else signatures
+
+    def where(docs_of: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        return np.stack((np.full(len(docs_of), batch), docs_of, positions), axis=1).astype(np.int64)
+
+    return (
+        ItemSets(ShingleSets(sets.offsets, sets.hashes), signatures, where(doc_of, position)),
+        ItemSets(doc_sets, doc_signatures, where(with_text, np.full(len(with_text), -1))),
+    )
+
+
+def prepare_partition(batches: list[Batch], options: RunOptions) -> Partition:
+    """Clean, identify the language, and (with the dedup stage) shingle and sign each batch."""
+    minhasher = MinHasher(options.dedup.num_perm, options.dedup.seed)
+    prepared, items = [], []
+    for number, batch in enumerate(batches):
+        docs, errors, n_items = prepare_batch(batch, options)
+        if "dedup" in options.stages:
+            try:
+                items.append(batch_item_sets(docs, options, minhasher, number))
+            except Exception:  # noqa: BLE001 - as the local engine: isolate the failing documents
+                docs = guarded("dedup", lambda chunk: batch_item_sets(chunk, options, minhasher, number) and chunk, docs, errors)
+                items.append(batch_item_sets(docs, options, minhasher, number))
+        prepared.append((docs, errors, n_items))
+    if not items:
+        return Partition(prepared, None)
+    joined = tuple(
+        ItemSets(
+            concat_sets([batch_items[kind].sets for batch_items in items]),
+            np.concatenate([batch_items[kind].signatures for batch_items in items]),
+            np.concatenate([batch_items[kind].where for batch_items in items]),
+        )
+        for kind in KINDS
+    )
+    return Partition(prepared, joined)
+
+
+def item_counts(part: Partition) -> tuple[int, int]:
+    return (0, 0) if part.items is None else (len(part.items[PARAGRAPHS].sets), len(part.items[DOCUMENTS].sets))
+
+
+def fingerprint_split(part: Partition, bases: tuple[int, int], count: int) -> list[Table]:
+    """Map side of the exact-copy shuffle: (kind, fingerprint, item id) with the item's set."""
+    tables = []
+    for kind in KINDS:
+        sets = part.items[kind].sets
+        fingerprints = set_fingerprints(sets)
+        ids = bases[kind] + np.arange(len(sets), dtype=np.int64)
+        tables.append(Table({"kind": np.full(len(sets), kind, dtype=np.int8), "key": fingerprints, "owner": ids}, sets))
+    table = Table.concat(tables)
+    return split(table, ((table["key"] + table["kind"].astype(np.uint64)) % np.uint64(count)).astype(np.int64), count)
+
+
+def exact_copies(*pieces: Table) -> Table:
+    """Reduce side: in each (kind, fingerprint) group the first item is the original; a later item
+    is its copy when the two sets are equal (a fingerprint collision leaves the item fresh)."""
+    table = Table.concat(pieces)
+    table = table.take(np.lexsort((table["owner"], table["key"], table["kind"])))
+    kind, key, owner = table["kind"], table["key"], table["owner"]
+    starts = np.ones(len(table), dtype=bool)
+    starts[1:] = (kind[1:] != kind[:-1]) | (key[1:] != key[:-1])
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(table)), 0))
+    later = np.flatnonzero(~starts)
+    equal = later[pair_jaccard(table.sets, later, table.sets, first[later]) == 1.0]
+    return Table({"kind": kind[equal], "item": owner[equal], "other": owner[first[equal]],
+                  "bands": np.zeros(len(equal), dtype=np.int64), "jaccard": np.ones(len(equal))})
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRules:
+    """The matching rules of one `NearDuplicateIndex` (read off the local engine's own indexes)."""
+
+    threshold: float
+    bands: int
+    rows: int
+    bucket_cap: int
+    candidate_cap: int
+    min_sketch_agreement: int
+
+    @classmethod
+    def of(cls, index: NearDuplicateIndex) -> IndexRules:
+        return cls(index.threshold, index.bands, index.rows, index.bucket_cap, index.candidate_cap, index.min_sketch_agreement)
+
+
+def band_split(part: Partition, bases: tuple[int, int], copies: tuple[np.ndarray, np.ndarray], rules: tuple[IndexRules, IndexRules], count: int) -> list[Table]:
+    """Map side of the LSH shuffle: (kind, 32-bit band key, item id, set size) of every band of
+    every item that is not an exact copy (`copies`: local rows per kind)."""
+    tables = []
+    for kind in KINDS:
+        items, bands = part.items[kind], rules[kind].bands
+        fresh = np.setdiff1d(np.arange(len(items.sets)), copies[kind])
+        keys = band_keys(items.signatures[fresh], bands, rules[kind].rows).ravel().astype(np.uint32)
+        tables.append(Table({
+            "kind": np.full(len(keys), kind, dtype=np.int8),
+            "key": keys,
+            "owner": np.repeat(bases[kind] + fresh, bands),
+            "size": np.repeat(items.sets.sizes[fresh], bands),
+        }))
+    table = Table.concat(tables)
+    return split(table, ((table["key"].astype(np.int64) + table["kind"]) % count), count)
+
+
+def _count_pairs(kind: int, item: np.ndarray, other: np.ndarray, weights: np.ndarray | None = None) -> Table:
+    """Distinct (item, other) pairs with how many band entries produced them."""
+    codes, inverse = np.unique((item << np.int64(32)) | other, return_inverse=True)
+    bands = np.bincount(inverse.ravel(), weights=weights, minlength=len(codes)).astype(np.int64)
+    return Table({"kind": np.full(len(codes), kind, dtype=np.int8), "item": codes >> np.int64(32),
+                  "other": codes & np.int64(0xFFFFFFFF), "bands": bands})
+
+
+def bucket_candidates(*pieces: Table, rules: tuple[IndexRules, IndexRules]) -> Table:
+    """Reduce side: within each (kind, key) bucket in input order, an entry is paired with the
+    first min(rank, bucket_cap) entries (`earlier_in_batch`, the index's own rule); pairs of an
+    item with itself or outside the size bound are dropped; each pair counts its shared bands."""
+    table = Table.concat(pieces)
+    found = []
+    for kind in KINDS:
+        threshold = rules[kind].threshold
+        rows = np.flatnonzero(table["kind"] == kind)
+        rows = rows[np.argsort(table["owner"][rows], kind="stable")]
+        keys, owners, sizes = table["key"][rows], table["owner"][rows], table["size"][rows]
+        position, other = earlier_in_batch(keys, owners, np.full(len(keys), rules[kind].bucket_cap, dtype=np.int64))
+        item, size_item = owners[position], sizes[position]
+        known, first = np.unique(owners, return_index=True)
+        size_other = sizes[first[np.searchsorted(known, other)]]
+        keep = (item != other) & (np.minimum(size_item, size_other) >= threshold * np.maximum(size_item, size_other))
+        found.append(_count_pairs(kind, item[keep], other[keep]))
+    return Table.concat(found)
+
+
+def partition_of(ids: np.ndarray, kinds: np.ndarray, offsets: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The partition holding each item (`offsets[kind]`: first id of every partition, then the total)."""
+    out = np.empty(len(ids), dtype=np.int64)
+    for kind in KINDS:
+        rows = kinds == kind
+        out[rows] = np.searchsorted(offsets[kind], ids[rows], "right") - 1
+    return out
+
+
+def route(table: Table, column: str, offsets: tuple[np.ndarray, np.ndarray]) -> list[Table]:
+    """Map side of a shuffle to the partitions holding the items named in `column`."""
+    return split(table, partition_of(table[column], table["kind"], offsets), len(offsets[0]) - 1)
+
+
+def attach_sets(part: Partition, bases: tuple[int, int], offsets: tuple[np.ndarray, np.ndarray], *pieces: Table) -> list[Table]:
+    """First verification hop, at the partition of the earlier items: merge the pieces' pairs
+    (adding up their shared bands), join the earlier item's set and b-bit sketch (the low byte of
+    each signature value), then route the pairs to the partitions of the later items."""
+    table = Table.concat(pieces)
+    joined = []
+    for kind in KINDS:
+        rows = np.flatnonzero(table["kind"] == kind)
+        pairs = _count_pairs(kind, table["item"][rows], table["other"][rows], table["bands"][rows])
+        local = pairs["other"] - bases[kind]
+        pairs.columns["sketch"] = part.items[kind].signatures[local].astype(np.uint8)
+        pairs.sets = part.items[kind].sets.select(local)
+        joined.append(pairs)
+    return route(Table.concat(joined), "item", offsets)
+
+
+def verify_pairs(part: Partition, bases: tuple[int, int], rules: tuple[IndexRules, IndexRules] | None, *pieces: Table) -> Table:
+    """Second hop, at the partition of the later items. With `rules`, as the index does: drop
+    pairs whose b-bit sketches agree too little, keep per item the `candidate_cap` pairs sharing
+    the most bands (then the earliest), and keep those whose exact Jaccard reaches the threshold.
+    Without, just the exact Jaccard of every pair."""
+    table = Table.concat(pieces)
+    verified = []
+    for kind in KINDS:
+        pairs = table.take(np.flatnonzero(table["kind"] == kind))
+        local = pairs["item"] - bases[kind]
+        if rules is not None:
+            rule = rules[kind]
+            ours = part.items[kind].signatures[local, : rule.bands * rule.rows].astype(np.uint8)
+            agreement = (ours == pairs["sketch"][:, : rule.bands * rule.rows]).sum(axis=1)
+            pairs = pairs.take(np.flatnonzero(agreement >= rule.min_sketch_agreement))
+            pairs = pairs.take(np.lexsort((pairs["other"], -pairs["bands"], pairs["item"])))
+            rank = np.arange(len(pairs)) - np.searchsorted(pairs["item"], pairs["item"], "left")
+            pairs = pairs.take(np.flatnonzero(rank < rule.candidate_cap))
+            local = pairs["item"] - bases[kind]
+        jaccard = pair_jaccard(part.items[kind].sets, local, pairs.sets, np.arange(len(pairs)))
+        keep = jaccard >= (rules[kind].threshold if rules is not None else 0.0)
+        verified.append(Table({
+            "kind": pairs["kind"][keep], "item": pairs["item"][keep], "other": pairs["other"][keep],
+            "bands": pairs["bands"][keep], "jaccard": jaccard[keep],
+        }))
+    return Table.concat(verified)
+
+
+def lookup(part: Partition, bases: tuple[int, int], paragraphs: np.ndarray, documents: np.ndarray) -> tuple[list[str], np.ndarray, list[str]]:
+    """Document ids and line numbers of paragraph items, and document ids of document items."""
+    def doc_of(kind: int, ids: np.ndarray) -> list[Document]:
+        where = part.items[kind].where[ids - bases[kind]]
+        return [part.batches[b][0][d] for b, d in where[:, :2]]
+
+    paragraph_where = part.items[PARAGRAPHS].where[paragraphs - bases[PARAGRAPHS]]
+    lines = np.array([doc.lines[k].number for doc, k in zip(doc_of(PARAGRAPHS, paragraphs), paragraph_where[:, 2])], dtype=np.int64)
+    return [doc.id for doc in doc_of(PARAGRAPHS, paragraphs)], lines, [doc.id for doc in doc_of(DOCUMENTS, documents)]
+
+
+@dataclass(slots=True)
+class Flags:
+    """What the dedup stage decided for one partition's items (rows are local to the partition)."""
+
+    paragraph_rows: np.ndarray
+    paragraph_refs: list[DuplicateRef]
+    document_rows: np.ndarray  # one entry per near-duplicate pair, in (item, other) order
+    document_refs: list[dict[str, Any]]
+
+
+class ModelsPlugin(WorkerPlugin):
+    """Loads the topic and stance models once per worker (a Dask worker plugin)."""
+
+    def __init__(self, models_dir: Path | None) -> None:
+        self.models_dir = models_dir
+        self.models = None
+
+    def setup(self, worker: Any) -> None:  # noqa: ARG002 - the plugin protocol passes the worker
+        self.models = load_models(self.models_dir)
+
+
+def finish_partition(part: Partition, flags: Flags | None, options: RunOptions, plugin: str | None) -> list[tuple[list[Document], list[ErrorRecord], int]]:
+    """Apply the dedup flags, classify each batch (as the local engine: a failing batch is retried
+    document by document), and return the batches."""
+    if flags is not None:
+        where = part.items[PARAGRAPHS].where
+        for row, ref in zip(flags.paragraph_rows, flags.paragraph_refs):
+            b, d, k = where[row]
+            part.batches[b][0][d].lines[k].duplicate_of = ref
+        near: dict[tuple[int, int], list[dict[str, Any]]] = {}
+        for row, ref in zip(flags.document_rows, flags.document_refs):
+            b, d, _ = part.items[DOCUMENTS].where[row]
+            near.setdefault((int(b), int(d)), []).append(ref)
+        for (b, d), refs in near.items():
+            part.batches[b][0][d].near_duplicates = refs
+    if plugin is None:
+        return part.batches
+    models = get_worker().plugins[plugin].models
+    finished = []
+    for docs, errors, n_items in part.batches:
+        errors = list(errors)  # the partition stays intact should Dask rerun this task
+        docs = guarded("classify", lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates), docs, errors)
+        finished.append((docs, errors, n_items))
+    return finished
+
+
+# --- the client ----------------------------------------------------------------------------------
+
+
+def _exchange(client: Any, splits: list[Any]) -> dict[int, list[Any]]:
+    """All-to-all: `splits[i]` is a future of a list of pieces, one per destination; returns, for
+    each destination that receives anything, futures of its non-empty pieces."""
+    sizes = client.gather([client.submit(_piece_sizes, s) for s in splits])
+    routed: dict[int, list[Any]] = {}
+    for source, counts in zip(splits, sizes):
+        for destination, count in enumerate(counts):
+            if count:
+                routed.setdefault(destination, []).append(client.submit(getitem, source, destination))
+    return routed
+
+
+def _gather_table(client: Any, futures: list[Any], columns: tuple[str, ...]) -> Table:
+    tables = [t for t in client.gather(futures) if len(t)]
+    if not tables:
+        return Table({name: np.zeros(0, dtype=np.int64) for name in columns})
+    return Table.concat(tables)
+
+
+class _Dedup:
+    """The client's side of the distributed dedup stage over partitions held by the workers."""
+
+    def __init__(self, client: Any, parts: list[Any], options: RunOptions) -> None:
+        self.client, self.parts = client, parts
+        local = Deduplicator(options.dedup)  # empty: only its indexes' matching rules are used
+        self.rules = (IndexRules.of(local.paragraphs), IndexRules.of(local.documents))
+        counts = np.array(client.gather([client.submit(item_counts, p) for p in parts]), dtype=np.int64).reshape(-1, 2)
+        self.offsets = tuple(np.concatenate(([0], np.cumsum(counts[:, kind]))) for kind in KINDS)
+        self.bases = [(int(self.offsets[0][p]), int(self.offsets[1][p])) for p in range(len(parts))]
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        self.reducers = max(1, min(len(parts), 2 * workers))
+
+    def _verify(self, pairs: list[Any], rules: tuple[IndexRules, IndexRules] | None) -> Table:
+        """Verify candidate pairs (futures of tables of kind, item, other, bands) at the sets."""
+        client = self.client
+        routed = _exchange(client, [client.submit(route, t, "other", self.offsets) for t in pairs])
+        attached = [client.submit(attach_sets, self.parts[q], self.bases[q], self.offsets, *pieces) for q, pieces in routed.items()]
+        routed = _exchange(client, attached)
+        verified = [client.submit(verify_pairs, self.parts[p], self.bases[p], rules, *pieces) for p, pieces in routed.items()]
+        return _gather_table(client, verified, ("kind", "item", "other", "bands", "jaccard"))
+
+    def edges(self) -> Table:
+        """Verified pairs (kind, item, other, bands, jaccard): exact copies, then near copies."""
+        client, parts = self.client, self.parts
+        splits = [client.submit(fingerprint_split, p, b, self.reducers) for p, b in zip(parts, self.bases)]
+        copies = _gather_table(client, [client.submit(exact_copies, *pieces) for pieces in _exchange(client, splits).values()],
+                               ("kind", "item", "other", "bands", "jaccard"))
+        copy_part = partition_of(copies["item"], copies["kind"], self.offsets)
+        local_copies = [
+            tuple(copies["item"][(copies["kind"] == kind) & (copy_part == p)] - bases[kind] for kind in KINDS)
+            for p, bases in enumerate(self.bases)
+        ]
+        splits = [client.submit(band_split, p, b, c, self.rules, self.reducers) for p, b, c in zip(parts, self.bases, local_copies)]
+        candidates = [client.submit(bucket_candidates, *pieces, rules=self.rules) for pieces in _exchange(client, splits).values()]
+        return Table.concat([copies, self._verify(candidates, self.rules)])
+
+    def flags(self) -> list[Flags]:
+        """Per partition: the duplicate flags of its paragraphs and near duplicates of its documents."""
+        client, edges = self.client, self.edges()
+        # The index's order: by item, then most shared bands, then earliest (a copy has one edge).
+        edges = edges.take(np.lexsort((edges["other"], -edges["bands"], edges["item"], edges["kind"])))
+        paragraph_edges = edges.take(np.flatnonzero(edges["kind"] == PARAGRAPHS))
+        document_edges = edges.take(np.flatnonzero(edges["kind"] == DOCUMENTS))
+
+        # Union-find in input order, as the paragraph index does: canonical = the cluster's root
+        # when the item joins it, similarity = exact Jaccard with that root.
+        forest = _Forest(np.zeros(0, dtype=ID_DTYPE))
+        item, other, jaccard = paragraph_edges["item"], paragraph_edges["other"], paragraph_edges["jaccard"]
+        bounds = np.flatnonzero(np.diff(item, prepend=-1, append=-1))
+        flagged, canonical, similarity = item[bounds[:-1]], np.zeros(len(bounds) - 1, dtype=np.int64), np.zeros(len(bounds) - 1)
+        for n, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            canonical[n] = root = forest.union(int(item[lo]), other[lo:hi].tolist())
+            match = np.flatnonzero(other[lo:hi] == root)
+            similarity[n] = jaccard[lo + match[0]] if len(match) else np.nan
+        missing = np.flatnonzero(np.isnan(similarity))
+        if len(missing):
+            pairs = Table({"kind": np.full(len(missing), PARAGRAPHS, dtype=np.int8), "item": flagged[missing],
+                           "other": canonical[missing], "bands": np.zeros(len(missing), dtype=np.int64)})
+            roots = self._verify([client.scatter(pairs)], None)
+            roots = roots.take(np.argsort(roots["item"]))
+            similarity[missing] = roots["jaccard"][np.searchsorted(roots["item"], flagged[missing])]
+
+        # Names of the referenced items, asked of the partitions that hold them.
+        wanted = (np.unique(canonical), np.unique(document_edges["other"]))
+        where = [partition_of(ids, np.full(len(ids), kind), self.offsets) for kind, ids in zip(KINDS, wanted)]
+        asked = {
+            p: client.submit(lookup, self.parts[p], self.bases[p], wanted[0][where[0] == p], wanted[1][where[1] == p])
+            for p in np.union1d(where[0], where[1]).tolist()
+        }
+        paragraph_name: dict[int, tuple[str, int]] = {}
+        document_name: dict[int, str] = {}
+        for p, (paragraph_docs, lines, document_docs) in zip(asked, client.gather(list(asked.values()))):
+            paragraph_name.update(zip(wanted[0][where[0] == p].tolist(), zip(paragraph_docs, lines.tolist())))
+            document_name.update(zip(wanted[1][where[1] == p].tolist(), document_docs))
+
+        paragraph_part = partition_of(flagged, np.full(len(flagged), PARAGRAPHS), self.offsets)
+        document_part = partition_of(document_edges["item"], document_edges["kind"], self.offsets)
+        flags = []
+        for p, bases in enumerate(self.bases):
+            mine = np.flatnonzero(paragraph_part == p)
+            refs = [
+                DuplicateRef(*paragraph_name[int(c)], similarity=round(float(s), 4))
+                for c, s in zip(canonical[mine], similarity[mine])
+            ]
+            near = np.flatnonzero(document_part == p)
+            near_refs = [
+                {"doc_id": document_name[int(o)], "jaccard": round(float(j), 4)}
+                for o, j in zip(document_edges["other"][near], document_edges["jaccard"][near])
+            ]
+            flags.append(Flags(flagged[mine] - bases[PARAGRAPHS], refs, document_edges["item"][near] - bases[DOCUMENTS], near_refs))
+        return flags
+
+
+def run_dask(
+    inputs: Iterable[str | Path],
+    output: Path | str,
+    errors_output: Path | str,
+    options: RunOptions,
+    fmt: str = "jsonl",
+    scheduler: str | None = None,
+    workers: int = 2,
+    on_batch: Callable[[list[Document], list[ErrorRecord]], None] | None = None,
+    partition_batches: int = PARTITION_BATCHES,
+) -> RunSummary:
+    """`classify.pipeline.run` on a Dask cluster, with the same output.
+
+    scheduler: address of a running scheduler; None starts a `LocalCluster` of `workers`
+    single-threaded worker processes for the run. partition_batches: batches of
+    `options.batch_size` documents per Dask partition. Not supported here: a persistent dedup
+    index (`options.index_path`) and resuming (the run is one Dask computation).
+    """
+    if options.index_path is not None:
+        raise ValueError("the Dask engine does not use a persistent dedup index; run with the local engine")
+    inputs = [str(item) for item in inputs]
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0")
+    client = Client(scheduler or cluster, set_as_default=False)
+    plugin = None
+    try:
+        if "classify" in options.stages:
+            plugin = f"classify-models-{options.models_dir}"
+            client.register_plugin(ModelsPlugin(options.models_dir), name=plugin)
+        partitions = batched(batched(read_documents(inputs, options.read), options.batch_size), partition_batches)
+        parts = [client.submit(prepare_partition, client.scatter(batches), options) for batches in partitions]
+        flags = _Dedup(client, parts, options).flags() if "dedup" in options.stages and parts else [None] * len(parts)
+        finished = [client.submit(finish_partition, p, f, options, plugin) for p, f in zip(parts, flags)]
+        del parts
+        summary = RunSummary()
+        with open_writer(output, fmt) as documents, JsonlWriter(errors_output) as errors:
+            for future in finished:
+                for docs, batch_errors, _ in future.result():
+                    summary.add(docs, batch_errors)
+                    write_documents(documents, docs, options.drop_duplicates)
+                    write_errors(errors, batch_errors)
+                    if on_batch:
+                        on_batch(docs, batch_errors)
+                future.release()
+        return summary
+    finally:
+        if plugin is not None and scheduler:
+            client.unregister_worker_plugin(plugin)
+        client.close()
+        if cluster is not None:
+            cluster.close()

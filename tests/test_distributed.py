@@ -1,0 +1,154 @@
+"""The Dask engine writes byte for byte what the local engine writes, on a 2-worker LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from distributed import LocalCluster  # noqa: E402
+
+from classify.dedup import DedupOptions  # noqa: E402
+from classify.distributed import run_dask  # noqa: E402
+from classify.pipeline import RunOptions, run  # noqa: E402
+from classify.readers import ReadOptions  # noqa: E402
+
+from conftest import SEEDS  # noqa: E402
+
+WORDS = (
+    "президент правительство министр закон бюджет регион экономика выборы депутат суд налог рынок банк "
+    "компания завод город область школа больница дорога мост транспорт энергия газ нефть цена рубль "
+    "курс доллар сделка договор проект программа развитие реформа кризис рост спад инвестиция экспорт "
+    "импорт торговля граница безопасность армия учение полиция пожар авария погода урожай спорт матч"
+).split()
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """One 2-worker cluster (processes, one thread each) for the module: starting one costs seconds."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
+        yield cluster.scheduler_address
+
+
+def sentence(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+
+
+def edited(text: str, rng: random.Random, edits: int) -> str:
+    """`text` with `edits` words replaced, far apart: a near copy."""
+    words = text.split()
+    for position in rng.sample(range(0, len(words), 12), edits):
+        words[position] = "изменено"
+    return " ".join(words)
+
+
+def synthetic_corpus(directory: Path, n_docs: int = 300, seed: int = 7) -> list[Path]:
+    """A JSONL corpus with every case the dedup stage distinguishes, plus malformed inputs:
+    exact document copies, near-copy documents, a wire paragraph in many outlets, chains of near
+    copies (A ~ A' ~ A'' with A'' not similar to A: the canonical is not a direct match),
+    within-document repeats, short (character-shingled) paragraphs, empty and broken records."""
+    rng = random.Random(seed)
+    wire = sentence(rng, 40)
+    chain = [sentence(rng, 70)]
+    chain.append(edited(chain[0], rng, 1))
+    chain.append(edited(chain[1], rng, 1))
+    records, bodies = [], []
+    for i in range(n_docs):
+        roll = rng.random()
+        if bodies and roll < 0.05:
+            paragraphs = list(rng.choice(bodies))  # exact copy of an earlier document
+        elif bodies and roll < 0.12:
+            paragraphs = [edited(p, rng, 1) if len(p.split()) > 24 else p for p in rng.choice(bodies)]  # near copy
+        else:
+            paragraphs = [sentence(rng, rng.randint(15, 60)) for _ in range(rng.randint(2, 5))]
+            if roll < 0.3:
+                paragraphs.insert(rng.randint(0, len(paragraphs)), wire)
+            if roll > 0.9:
+                paragraphs.append(paragraphs[0])  # repeated within the document
+            if 0.8 < roll < 0.84:
+                paragraphs.append(rng.choice(chain))
+            if 0.5 < roll < 0.55:
+                paragraphs.append(sentence(rng, 6))  # short: character shingles
+        bodies.append(paragraphs)
+        records.append(json.dumps({"id": f"d{i:04d}", "source": f"outlet{i % 7}", "text": "\n\n".join(paragraphs)}, ensure_ascii=False))
+    records.insert(40, "{not json")
+    records.insert(90, json.dumps({"id": "empty", "text": ""}))
+    records.insert(150, json.dumps({"id": "no-text"}))
+    (directory / "corpus.jsonl").write_text("\n".join(records) + "\n", encoding="utf-8")
+    (directory / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    (directory / "empty.txt").write_bytes(b"")
+    (directory / "chain.txt").write_text("\n\n".join(chain), encoding="utf-8")
+    return [directory / "corpus.jsonl", directory / "binary.txt", directory / "chain.txt", directory / "empty.txt"]
+
+
+def both_engines(tmp_path: Path, inputs: list, options: RunOptions, fmt: str = "jsonl", **dask_args) -> tuple[dict, dict]:
+    """Output and errors bytes of the local engine and of the Dask engine on the same inputs."""
+    results = {}
+    for engine in ("local", "dask"):
+        out = tmp_path / engine / f"out.{fmt}"
+        out.parent.mkdir()
+        errors = tmp_path / engine / "errors.jsonl"
+        if engine == "local":
+            summary = run(inputs, out, errors, options, fmt)
+        else:
+            summary = run_dask(inputs, out, errors, options, fmt, **dask_args)
+        results[engine] = {"summary": summary, "output": out.read_bytes(), "errors": errors.read_bytes()}
+    return results["local"], results["dask"]
+
+
+def test_seeds_identical_on_own_local_cluster(tmp_path):
+    """No scheduler given: run_dask starts (and stops) its own 2-worker LocalCluster."""
+    options = RunOptions(read=ReadOptions(glob="*.txt"), batch_size=2)
+    local, dask = both_engines(tmp_path, [SEEDS], options, workers=2, partition_batches=1)
+    assert dask["output"] == local["output"]
+    assert dask["errors"] == local["errors"]
+    assert dask["summary"] == local["summary"]
+    assert local["summary"].documents == 4
+
+
+def test_synthetic_corpus_identical(tmp_path, scheduler):
+    inputs = synthetic_corpus(tmp_path)
+    options = RunOptions(batch_size=16)
+    local, dask = both_engines(tmp_path, inputs, options, scheduler=scheduler, partition_batches=3)
+    records = [json.loads(line) for line in local["output"].decode("utf-8").splitlines()]
+    # The corpus exercises what it claims: copies, near copies, canonicals reached through a chain.
+    similarities = [d["similarity"] for r in records for d in r["duplicates"]]
+    assert 1.0 in similarities and any(0.8 <= s < 1.0 for s in similarities)
+    assert any(r["near_duplicates"] for r in records)
+    assert any(d["doc_id"] == r["id"] for r in records for d in r["duplicates"])  # within a document
+    assert any(s < 0.8 for s in similarities)  # a chain member flagged against a root it is not similar to
+    assert local["summary"].errors >= 4
+    assert dask["output"] == local["output"]
+    assert dask["errors"] == local["errors"]
+    assert dask["summary"] == local["summary"]
+
+
+def test_dedup_only_low_cap_and_drop_duplicates_identical(tmp_path, scheduler):
+    """A bucket cap of 1 and a lower threshold make the bucket rules matter; the dedup-only prefix
+    and dropping duplicates take other paths through both engines."""
+    inputs = synthetic_corpus(tmp_path, n_docs=200, seed=11)
+    options = RunOptions(
+        dedup=DedupOptions(threshold=0.6, document_threshold=0.5, bucket_cap=1), batch_size=8,
+        drop_duplicates=True, stages=("clean", "dedup"),
+    )
+    local, dask = both_engines(tmp_path, inputs, options, scheduler=scheduler, partition_batches=2)
+    assert dask["output"] == local["output"]
+    assert dask["errors"] == local["errors"]
+
+
+def test_parquet_and_classify_with_drop_duplicates_identical(tmp_path, scheduler):
+    inputs = synthetic_corpus(tmp_path, n_docs=60, seed=3)
+    options = replace(RunOptions(batch_size=16), drop_duplicates=True)
+    local, dask = both_engines(tmp_path, inputs, options, "parquet", scheduler=scheduler, partition_batches=1)
+    assert dask["output"] == local["output"]
+    assert dask["errors"] == local["errors"]
+
+
+def test_persistent_index_is_refused(tmp_path, scheduler):
+    with pytest.raises(ValueError, match="index"):
+        run_dask([SEEDS], tmp_path / "o.jsonl", tmp_path / "e.jsonl", RunOptions(index_path=tmp_path / "i.npz"), scheduler=scheduler)
