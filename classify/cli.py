@@ -47,6 +47,11 @@ class OutputFormat(str, Enum):
     parquet = "parquet"
 
 
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
 class Favor(str, Enum):
     precision = "precision"
     balanced = "balanced"
@@ -111,6 +116,9 @@ def _execute(
     options: RunOptions,
     resume: bool,
     quiet: bool,
+    engine: Engine = Engine.local,
+    scheduler: str | None = None,
+    workers: int = 2,
 ) -> None:
     """Run the pipeline with a progress bar, print the summary, exit with the documented code."""
     if not inputs:
@@ -133,7 +141,10 @@ def _execute(
     with progress:
         task = progress.add_task(" + ".join(options.stages), total=None)
         try:
-            summary = run_pipeline(inputs, output, errors_output, options, fmt.value, on_batch, resume)
+            if engine is Engine.dask:
+                summary = _run_dask(inputs, output, errors_output, options, fmt, on_batch, resume, scheduler, workers)
+            else:
+                summary = run_pipeline(inputs, output, errors_output, options, fmt.value, on_batch, resume)
         except (OSError, ValueError, ModelError) as exc:  # missing models, bad index, unwritable output...
             fail(str(exc))
     if not quiet and shown and len(shown) <= SUMMARY_ROWS and str(output) != "-":
@@ -146,6 +157,17 @@ def _execute(
         soft_wrap=True,
     )
     raise typer.Exit(EXIT_SOME_ERRORS if summary.errors else EXIT_OK)
+
+
+def _run_dask(inputs, output, errors_output, options, fmt, on_batch, resume, scheduler, workers):
+    """The Dask engine, imported only when asked for (Dask is an optional extra)."""
+    if resume:
+        fail("--resume works with the local engine only", EXIT_USAGE)
+    try:
+        from classify.distributed import run_dask
+    except ImportError as exc:
+        fail(f"the Dask engine needs the dask extra: pip install 'classify[dask]' ({exc})", EXIT_USAGE)
+    return run_dask(inputs, output, errors_output, options, fmt.value, scheduler, workers, on_batch)
 
 
 @app.command()
@@ -169,6 +191,9 @@ def run(
     batch_size: int = BATCH_SIZE,
     checkpoint_every: int = CHECKPOINT_EVERY,
     resume: bool = RESUME,
+    engine: Engine = typer.Option(Engine.local, help="local: this machine (--jobs processes); dask: a Dask cluster."),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a LocalCluster on this machine)."),
+    workers: int = typer.Option(2, min=1, help="Workers of the LocalCluster started when no --scheduler is given."),
     quiet: bool = QUIET,
 ) -> None:
     """Run the whole pipeline: read -> clean -> dedup -> classify -> write."""
@@ -179,7 +204,7 @@ def run(
         batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every, stages=STAGES,
     )
     read = ReadOptions(glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars)
-    _execute(inputs, output, fmt, read, options, resume, quiet)
+    _execute(inputs, output, fmt, read, options, resume, quiet, engine, scheduler, workers)
 
 
 @app.command()

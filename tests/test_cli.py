@@ -46,3 +46,12 @@ def test_help_everywhere():
     assert result.exit_code == 0
     for command in ("run",):
         assert runner.invoke(app, [command, "--help"]).exit_code == 0
+
+
+def test_dask_engine_from_the_command_line_matches_local(tmp_path):
+    local, dask = tmp_path / "local.jsonl", tmp_path / "dask.jsonl"
+    assert runner.invoke(app, ["run", "-o", str(local), "-q"]).exit_code == EXIT_OK
+    result = runner.invoke(app, ["run", "-o", str(dask), "-q", "--engine", "dask", "--workers", "2"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert dask.read_bytes() == local.read_bytes()
+    assert runner.invoke(app, ["run", "-o", str(dask), "--engine", "dask", "--resume"]).exit_code == EXIT_USAGE
