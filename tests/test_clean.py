@@ -179,9 +179,20 @@ def test_html_main_content_is_extracted_and_furniture_removed() -> None:
     assert all(line.reason for line in doc.lines if line.status == NOISE)
 
 
-def test_html_headline_can_be_left_out() -> None:
-    doc = clean_document(Document(id="p", text=PAGE, source="p.html", format="html"), CleanOptions(keep_title=False))
-    assert "Council approves budget" not in doc.clean_text()
+def test_html_headline_is_kept_only_on_request() -> None:
+    def headline(options: CleanOptions):
+        doc = clean_document(Document(id="p", text=PAGE, source="p.html", format="html"), options)
+        return next(line for line in doc.lines if line.text == "Council approves budget")
+
+    assert headline(CleanOptions(keep_title=True)).kept
+    # Without keep_title the block classifier alone decides, never the headline rule.
+    assert "headline" not in (headline(CleanOptions(keep_title=False, favor="precision")).reason or "")
+
+
+def test_html_furniture_is_pruned_with_its_reason() -> None:
+    doc = clean_document(Document(id="p", text=PAGE, source="p.html", format="html"))
+    nav = next(line for line in doc.lines if "Politics" in line.text)
+    assert nav.status == NOISE and nav.reason == "page furniture (inside <nav>, not scored)"
 
 
 def test_split_lines_numbers_from_one_and_keeps_blank_lines() -> None:

@@ -21,22 +21,42 @@ BLOCK_MODEL = "clean_blocks"
 
 @dataclass(slots=True)
 class ScoredPage:
-    """The page's blocks in reading order, their P(content), and which one is the headline."""
+    """The page's lines in reading order: blocks with their P(content), and pruned furniture
+    (score 0, with the tag that pruned it); and which line is the headline."""
 
     texts: list[str]
     scores: np.ndarray
-    headline: int | None  # index of the <h1> block that matches the page title, if any
+    furniture: list[str | None]  # the pruning tag of furniture lines, None for scored blocks
+    headline: int | None  # index of the <h1> line that matches the page title, if any
 
 
 def score_html(html: str, models_dir: str | None = None) -> ScoredPage:
-    """Render `html` into blocks and score each with the block model."""
-    page = render_page(html)
-    texts = [block.text for block in page.blocks]
+    """Render `html` into blocks (furniture pruned) and score each with the block model."""
+    page = render_page(html, prune=True)
     model = load_model(BLOCK_MODEL, models_dir)
     if model.feature_names != block_feature_names():
         raise ValueError("models/clean_blocks was built with other features: rebuild it")
-    scores = model.predict_proba(block_features(page))[:, 1] if texts else np.zeros(0)
-    return ScoredPage(texts, scores, headline_block(page))
+    block_scores = model.predict_proba(block_features(page))[:, 1] if page.blocks else np.zeros(0)
+    headline = headline_block(page)
+    texts: list[str] = []
+    scores: list[float] = []
+    furniture: list[str | None] = []
+    pending = iter(page.pruned)
+    next_pruned = next(pending, None)
+    for index in range(len(page.blocks) + 1):
+        while next_pruned is not None and next_pruned.position == index:
+            texts.append(next_pruned.text)
+            scores.append(0.0)
+            furniture.append(next_pruned.tag)
+            next_pruned = next(pending, None)
+        if index == len(page.blocks):
+            break
+        if index == headline:
+            headline = len(texts)
+        texts.append(page.blocks[index].text)
+        scores.append(float(block_scores[index]))
+        furniture.append(None)
+    return ScoredPage(texts, np.asarray(scores), furniture, headline)
 
 
 def block_threshold(favor: str, models_dir: str | None = None) -> float:

@@ -6,21 +6,24 @@ from classify.clean.blocks import block_threshold, score_html
 from classify.clean.lines import classify_lines
 from classify.clean.options import CleanOptions
 from classify.clean.repetition import SourceLineCounts, document_source, line_key
-from classify.document import CONTENT, Document, Line
+from classify.document import CONTENT, NOISE, Document, Line
 
+FURNITURE_REASON = "page furniture (inside <{tag}>, not scored)"
 HEADLINE_REASON = "page headline (kept although the block classifier scored it {score:.2f})"
 
 
-def _split(doc: Document, models_dir: str | None = None) -> tuple[list[Line], int | None]:
-    """The document's lines and, for HTML, the index of the page's headline line."""
+def _split(doc: Document, models_dir: str | None = None) -> tuple[list[Line], int | None, list[str | None]]:
+    """The document's lines and, for HTML, the index of the page's headline line and the
+    furniture tag of each line that was pruned unscored."""
     if doc.format != "html":
-        return [Line(number=i, text=text) for i, text in enumerate(doc.text.splitlines(), start=1)], None
+        lines = [Line(number=i, text=text) for i, text in enumerate(doc.text.splitlines(), start=1)]
+        return lines, None, [None] * len(lines)
     scored = score_html(doc.text, models_dir)
     lines = [
         Line(number=i, text=text, score=float(score))
         for i, (text, score) in enumerate(zip(scored.texts, scored.scores), start=1)
     ]
-    return lines, scored.headline
+    return lines, scored.headline, scored.furniture
 
 
 def split_lines(doc: Document, options: CleanOptions | None = None) -> list[Line]:
@@ -44,15 +47,17 @@ def clean_documents(
     options = options or CleanOptions()
     counts = counts if counts is not None else SourceLineCounts()
     headlines: list[int | None] = []
+    furniture: list[list[str | None]] = []
     keys: list[list[str]] = []
     for doc in docs:
-        headline = None
+        headline, tags = None, [None] * len(doc.lines)
         if not doc.lines:
-            doc.lines, headline = _split(doc, options.models_dir)
+            doc.lines, headline, tags = _split(doc, options.models_dir)
         headlines.append(headline)
+        furniture.append(tags)
         keys.append([line_key(line.text) for line in doc.lines])
         counts.add(document_source(doc), keys[-1])
-    for doc, headline, doc_keys in zip(docs, headlines, keys):
+    for doc, headline, tags, doc_keys in zip(docs, headlines, furniture, keys):
         source = document_source(doc)
         is_html = doc.format == "html"
         classify_lines(
@@ -62,6 +67,9 @@ def clean_documents(
             threshold=block_threshold(options.favor, options.models_dir) if is_html else None,
             scorer="HTML block classifier" if is_html else "line classifier",
         )
+        for line, tag in zip(doc.lines, tags):
+            if tag is not None and line.status == NOISE and line.reason.startswith("HTML block"):
+                line.reason = FURNITURE_REASON.format(tag=tag)
         if options.keep_title and headline is not None and not doc.lines[headline].kept:
             line = doc.lines[headline]
             line.status, line.reason = CONTENT, HEADLINE_REASON.format(score=line.score)

@@ -81,7 +81,7 @@ def page_lines(page: GoldPage) -> tuple[list[str], list[bool], list[bool], int |
 def block_examples(pages: list[GoldPage]) -> Examples:
     X, y, groups = [], [], []
     for index, page in enumerate(pages):
-        rendered = render_page(page.html)
+        rendered = render_page(page.html, prune=True)  # as `score_html` sees pages
         labels = label_lines([block.text for block in rendered.blocks], page.gold)
         X.append(block_features(rendered))
         y.extend(labels)
