@@ -96,8 +96,11 @@ def model_card(models: dict[str, TextModel], root: Path, out: Path) -> str:
         "",
         "## Architecture",
         "",
-        "Hashed features (2^18 buckets, no vocabulary): word unigrams, 5-character word prefixes",
-        "(truncation stems) and their bigrams, character 3- and 5-grams; sublinear tf x idf, L2 rows.",
+        "Hashed features (no vocabulary; per model: "
+        + "; ".join(f"{task} {m.features.get_params()}" for task, m in models.items())
+        + "): word unigrams, word prefixes of `stem_length` characters (truncation stems) and their",
+        "bigrams, character n-grams; no n-gram crosses a sentence boundary, and only the leading",
+        "sentences within `max_chars` count. Sublinear tf x idf, L2-normalised rows.",
         "One-vs-rest LinearSVC (balanced class weights; topic C=0.5 with every training set weighted",
         "equally, stance C=1) with a softmax calibration map fitted on 3-fold out-of-fold scores",
         "(topic: balanced, i.e. calibrated under a uniform prior; stance: to the training prior, because",
@@ -159,6 +162,23 @@ def model_card(models: dict[str, TextModel], root: Path, out: Path) -> str:
         for name, m in model.info["metrics"].items():
             trained = "yes" if name in model.info["training_sets"] else "no (eval only)"
             lines.append(f"| {task} | {name} | {trained} | {m['n_test']} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} |")
+    lines += [
+        "",
+        "## Known limitations",
+        "",
+        "- French news: no French news-topic set may be shipped-trained on (MasakhaNEWS is evaluation",
+        "  only), so French news transfers only from SIB-200 sentences: macro-F1 on MasakhaNEWS is low.",
+        "- `international` is learned only from Lenta \"Бывший СССР\" (about 80 articles); `travel` inside",
+        "  Lenta balanced's `society_and_travel` is labelled society.",
+        "- Stance is sentence-level tonality averaged over a document; RuSentNE-style targeted stance is",
+        "  hard for a bag-of-n-grams model (see the metrics). The target matcher is a prefix rule, not a",
+        "  lemmatiser or coreference resolver: pronouns and paraphrases of the target are missed.",
+        "- A document with no clean text gets topic and stance None; a named target the document never",
+        "  mentions gives stance None.",
+        "",
+        "Benchmarks against TF-IDF + LinearSVC, fastText and the majority class: `python benchmarks/models.py`",
+        "(results in benchmarks/results/models.md).",
+    ]
     lines += ["", "## Library versions", ""]
     lines += [f"- {k} {v}" for k, v in versions.items()]
     lines += ["", "## Files", "", "| file | sha256 |", "|---|---|"]

@@ -137,3 +137,22 @@ def test_sentence_split_and_target_inflection():
     assert pattern.search("визит в Россию") and pattern.search("позиция России")
     assert not pattern.search("Росгвардия") and not pattern.search("российский")
     assert target_pattern("Киев").search("в Киеве") and target_pattern("ОДКБ").search("саммит ОДКБ")
+
+
+def test_shared_featurisation_matches_each_model_alone(bundle):
+    # classify_documents featurises sentences once for both models; each model on its own agrees.
+    from classify.models.sentences import split_sentences as sentences_of
+
+    doc = make_doc("j", SPORT + ECONOMY)
+    classify_documents([doc], bundle)
+    topic = bundle.topic.predict_proba([doc.clean_text()])[0]
+    assert doc.topic.score == pytest.approx(float(topic.max()), abs=1e-4)
+    stance = bundle.stance.predict_proba(sentences_of(doc.clean_text())).mean(axis=0)
+    assert doc.stance.score == pytest.approx(float(stance.max()), abs=1e-4)
+
+
+def test_threads_do_not_change_answers(bundle):
+    docs = [make_doc(str(i), SPORT if i % 2 else ECONOMY) for i in range(300)]
+    one = [d.topic for d in classify_documents(docs, bundle, n_jobs=1)]
+    two = [d.topic for d in classify_documents(docs, bundle, n_jobs=2)]
+    assert one == two
