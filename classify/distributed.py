@@ -50,7 +50,7 @@ from classify.writers import JsonlWriter, open_writer, write_documents, write_er
 
 PARAGRAPHS, DOCUMENTS = 0, 1  # the two indexes of the dedup stage ("kinds" of items)
 KINDS = (PARAGRAPHS, DOCUMENTS)
-PARTITION_BATCHES = 16  # batches per Dask partition: 4096 documents at the default batch size
+PARTITION_BATCHES = 4  # batches per Dask partition: 1024 documents at the default batch size
 
 
 # --- tables: columns of numpy arrays, optionally with one shingle set per row -------------------
@@ -483,16 +483,17 @@ class _Dedup:
             paragraph_name.update(zip(wanted[0][where[0] == p].tolist(), zip(paragraph_docs, lines.tolist())))
             document_name.update(zip(wanted[1][where[1] == p].tolist(), document_docs))
 
-        paragraph_part = partition_of(flagged, np.full(len(flagged), PARAGRAPHS), self.offsets)
-        document_part = partition_of(document_edges["item"], document_edges["kind"], self.offsets)
+        # Items are numbered partition by partition, so each partition's share is one slice.
+        paragraph_cut = np.searchsorted(flagged, self.offsets[PARAGRAPHS])
+        document_cut = np.searchsorted(document_edges["item"], self.offsets[DOCUMENTS])
         flags = []
         for p, bases in enumerate(self.bases):
-            mine = np.flatnonzero(paragraph_part == p)
+            mine = slice(paragraph_cut[p], paragraph_cut[p + 1])
             refs = [
                 DuplicateRef(*paragraph_name[int(c)], similarity=round(float(s), 4))
                 for c, s in zip(canonical[mine], similarity[mine])
             ]
-            near = np.flatnonzero(document_part == p)
+            near = slice(document_cut[p], document_cut[p + 1])
             near_refs = [
                 {"doc_id": document_name[int(o)], "jaccard": round(float(j), 4)}
                 for o, j in zip(document_edges["other"][near], document_edges["jaccard"][near])
