@@ -229,6 +229,29 @@ def read_rusentne2023(root: Path) -> dict[str, LabelledExamples]:
     return out
 
 
+_MARKUP = re.compile(r"^\{[^}]*\}\s*", re.MULTILINE)
+
+
+def read_rusentrel_author(root: Path) -> LabelledExamples:
+    """Document-level stance of the author toward an entity (RuSentRel `.author.txt`, train and test).
+
+    Evaluation only: the shipped stance model never sees it. Texts lose their `{Author, Unknown}`
+    line markup; targets are the entity names; labels positive/negative. Malformed lines are skipped.
+    """
+    texts, labels, targets = [], [], []
+    for part in ("train", "test"):
+        for author_file in sorted((root / part).glob("*.author.txt")):
+            article = author_file.with_name(author_file.name.replace(".author.txt", ".txt"))
+            text = _MARKUP.sub("", article.read_text(encoding="utf-8"))
+            for line in author_file.read_text(encoding="utf-8").splitlines():
+                fields = [f.strip() for f in line.split(",")]
+                if len(fields) >= 3 and fields[0] == "author" and fields[2] in ("pos", "neg") and fields[1]:
+                    texts.append(text)
+                    targets.append(fields[1])
+                    labels.append("positive" if fields[2] == "pos" else "negative")
+    return LabelledExamples(texts, labels, list(labels), targets)
+
+
 def labels_root() -> Path:
     """`shared/data/labels` beside the repository checkout."""
     return Path(__file__).resolve().parents[3] / "shared" / "data" / "labels"
