@@ -36,7 +36,7 @@ def clean_command(
     min_source_repeats: int = typer.Option(3, min=2, help="A line in this many documents of one source is boilerplate."),
     counts: Optional[Path] = typer.Option(None, "--counts", help="Persistent repetition counts (JSON): read, updated, saved."),
     keep_title: bool = typer.Option(True, help="Keep an HTML page's headline."),
-    batch_size: int = typer.Option(1000, min=1, help="Documents per batch (repetition is counted over all batches)."),
+    batch_size: int = typer.Option(1000, min=1, help="Documents per batch (repetition evidence accumulates over the batches so far)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary line."),
 ) -> None:
     """Strip web noise line by line: HTML main content extraction, then line classification."""

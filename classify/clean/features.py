@@ -3,10 +3,15 @@
 Per line, the shallow text features of Kohlschütter et al. (WSDM 2010) and jusText (Pomikálek
 2011): length in characters and words, sentence-ending punctuation, digit / upper-case / letter
 ratios, stop-word density (the best of ru, kk, fr, en), plus the position in the document. Context
-is what makes the classifier work on short lines: each line also sees the same core features of
-its two neighbours on each side and the word mass around it, so a short headline inside an
-article and a short menu entry inside a menu get different answers (jusText's context-sensitive
-pass, learned instead of hand-set).
+is what makes the classifier work on short lines: each line also sees the core features of its
+two neighbours on each side, whether the explicit rules call it and its neighbours noise, and
+means of length, sentence endings, stop words and rule noise over windows of 3 and 6 lines, so a
+short headline inside an article and a short menu entry inside a menu get different answers
+(jusText's context-sensitive pass, learned instead of hand-set).
+
+HTML blocks add DOM evidence: link density, class/id hints, structural tags, the text and link
+density of the parent and grandparent containers, and where the block sits relative to the
+Readability best container (`classify.clean.html`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ _NOT_SYMBOL = np.array(sorted(ord(c) for c in " .,;:!?()\"'«»“”’-–—/
 _SENTENCE_END = re.compile(r"[.!?…:;][\"»”’)\]]*\s*$")
 _SENTENCE_INSIDE = re.compile(r"[.!?…]\s+[A-ZА-ЯЁ\"«“]")
 _URLISH = re.compile(r"https?://|www\.|\w\.(?:com|net|org|ru|kz|fr|uk|io|info|by|ua|me|tv)\b")  # on lower case
-_SYMBOL = re.compile(r"[^\w\s.,;:!?()\"'«»“”’\-–—/%]", re.UNICODE)
 _BULLETISH = re.compile(r"^\s*(?:[\d]+[.)]?\s*|[•·▪►▶➤→*#|>-]\s*)")
 # word -> indices of the languages it is a stop word of, so one dict lookup per word suffices.
 _STOPWORD_LANGUAGES: dict[str, tuple[int, ...]] = {}

@@ -7,7 +7,9 @@ becomes the line's reason:
 2. rules: lines no article sentence looks like (no letters, currency tickers, photo/source credits,
    reprint/copyright/subscribe notices, arrow-terminated link labels, a bare site name);
 3. the context-sensitive classifier (`classify.clean.features`, `classify.clean.model`): the line's
-   content probability against the threshold that `favor` selects.
+   content probability against the threshold that `favor` selects;
+4. jusText's context rule on the firm evidence of 1 and 2 (except with favor="recall"): a short
+   non-sentence line whose nearest neighbours are both noise by repetition or rule is a list item.
 
 The rules carry reasons a reader can check; the classifier decides everything they do not cover.
 """
@@ -29,6 +31,7 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 LINE_MODEL = "clean_lines"
 # jusText's length_high: a block this long is judged on its own, never by its neighbours.
 SANDWICH_MAX_CHARS = 200
+
 
 @lru_cache(maxsize=16)
 def load_model(name: str, models_dir: str | None = None) -> TreeContentClassifier:
@@ -74,7 +77,7 @@ def classify_lines(
                 lines[i].score = float(score)
     if threshold is None:
         threshold = threshold_for(load_model(LINE_MODEL, options.models_dir), options.favor)
-    firm: set[str] = set()  # reasons given by repetition or rules, not by the classifier
+    firm: set[int] = set()  # lines found noise by repetition or a rule, not by the classifier
     for i, line in enumerate(lines):
         if not line.text.strip():
             line.status, line.reason = BLANK, None
@@ -82,26 +85,26 @@ def classify_lines(
         count = repeats[i] if repeats is not None else 0
         if count >= options.min_source_repeats:
             line.status, line.reason = NOISE, f"repeated in {count} documents of the same source"
-            firm.add(line.reason)
+            firm.add(i)
             continue
         reason = rule_reason(line.text) if options.use_rules else None
         if reason is not None:
             line.status, line.reason = NOISE, reason
-            firm.add(reason)
+            firm.add(i)
         elif line.score < threshold:
             line.status = NOISE
             line.reason = f"{scorer}: content probability {line.score:.2f} < {threshold:.2f}"
         else:
             line.status, line.reason = CONTENT, None
     if options.use_rules and options.favor != "recall":
-        _sandwiched_lines(lines, {i for i in body if lines[i].status == NOISE and lines[i].reason in firm})
+        _sandwiched_lines(lines, firm)
     return lines
 
 
 def _sandwiched_lines(lines: list[Line], firm: set[int]) -> None:
-    """jusText's context rule on firm evidence: a kept short line that is not a sentence, whose nearest
-    non-blank neighbours on both sides are noise by rule or repetition, is a list or menu item
-    (a headline in a "most read" block between view counters, a link between separators)."""
+    """jusText's context rule on firm evidence: a kept short line that is not a sentence, whose
+    nearest non-blank neighbours on both sides are noise by rule or repetition, is a list or menu
+    item (a headline in a "most read" block between view counters, a link between separators)."""
     body = [i for i, line in enumerate(lines) if line.status != BLANK]
     for position, i in enumerate(body):
         line = lines[i]
