@@ -632,11 +632,9 @@ def telegram(sample_size: int, seed: int) -> dict[str, Any]:
         for begin in range(0, len(docs), 500):
             dedup.process(docs[begin : begin + 500])
         seconds = time.perf_counter() - start
-        paragraph_doc, paragraph_line = dedup.paragraph_doc.values, dedup.paragraph_line.values
-        paragraph_clusters = _groups(dedup.paragraphs.clusters())
-        paragraph_channels = [{channel[dedup.document_ids[paragraph_doc[i]]] for i in m} for m in paragraph_clusters]
-        item_doc = dedup.document_item_doc.values
-        post_clusters = [[dedup.document_ids[item_doc[i]] for i in m] for m in _groups(dedup.documents.clusters())]
+        paragraph_clusters = dedup.paragraph_clusters()
+        paragraph_channels = [{channel[post] for post, _ in m} for m in paragraph_clusters]
+        post_clusters = dedup.document_clusters()
         post_channels = [{channel[d] for d in m} for m in post_clusters]
         largest = sorted(zip(paragraph_clusters, paragraph_channels), key=lambda c: -len(c[0]))[:6]
         runs[mode] = {
@@ -654,7 +652,7 @@ def telegram(sample_size: int, seed: int) -> dict[str, Any]:
                 "post_cluster_sizes": dict(sorted(Counter(len(m) for m in post_clusters).items())),
                 "largest_paragraph_clusters": [
                     {"size": len(m), "channels": sorted(c),
-                     "text": shown(dedup.document_ids[paragraph_doc[m[0]]], int(paragraph_line[m[0]]))[:120]}
+                     "text": shown(*m[0])[:120]}
                     for m, c in largest
                 ],
             },
@@ -697,14 +695,6 @@ def telegram(sample_size: int, seed: int) -> dict[str, Any]:
 
 def _stable_rank(text: str) -> int:
     return int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest()[:8], "big")
-
-
-def _groups(roots: np.ndarray) -> list[list[int]]:
-    """Members of every cluster with at least two items, in input order."""
-    members: dict[int, list[int]] = defaultdict(list)
-    for item, root in enumerate(roots.tolist()):
-        members[root].append(item)
-    return [m for m in members.values() if len(m) > 1]
 
 
 # ----------------------------------------------------------------------------------------- report

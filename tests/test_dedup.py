@@ -87,10 +87,12 @@ def test_chained_near_copies_share_the_canonical_of_their_cluster() -> None:
     words = WIRE.split()
     step1 = " ".join(words[:-1] + ["ныне"])
     step2 = " ".join(["Сегодня"] + words[1:-1] + ["ныне"])
-    docs = Deduplicator(DedupOptions(threshold=0.85)).process([make_doc("a", [WIRE]), make_doc("b", [step1]), make_doc("c", [step2])])
+    dedup = Deduplicator(DedupOptions(threshold=0.85))
+    docs = dedup.process([make_doc("a", [WIRE, OTHER]), make_doc("b", [step1]), make_doc("c", [step2, OTHER])])
     found = flags(docs)
     assert found[("b", 1)][:2] == ("a", 1)
     assert found[("c", 1)][:2] == ("a", 1)  # through b, even if c alone is farther from a
+    assert dedup.paragraph_clusters() == [[("a", 1), ("b", 1), ("c", 1)], [("a", 2), ("c", 2)]]
 
 
 def test_normalisation_case_yo_punctuation_and_nfkc() -> None:

@@ -72,6 +72,17 @@ class Deduplicator:
             + self.document_item_doc.values.nbytes
         )
 
+    def paragraph_clusters(self) -> list[list[tuple[str, int]]]:
+        """Every cluster of duplicated paragraphs seen so far, as (document id, line number) in
+        input order, the first being canonical; clusters in the order of their first paragraph."""
+        doc, line = self.paragraph_doc.values, self.paragraph_line.values
+        return [[(self.document_ids[doc[i]], int(line[i])) for i in members] for members in _clusters(self.paragraphs)]
+
+    def document_clusters(self) -> list[list[str]]:
+        """Every cluster of near-duplicate documents seen so far, as document ids in input order."""
+        item_doc = self.document_item_doc.values
+        return [[self.document_ids[item_doc[i]] for i in members] for members in _clusters(self.documents)]
+
     def process(self, docs: list[Document]) -> list[Document]:
         """Set `line.duplicate_of` and `doc.near_duplicates` on a batch; returns the same documents.
 
@@ -125,3 +136,12 @@ class Deduplicator:
                 {"doc_id": self.document_ids[int(item_doc[other])], "jaccard": round(float(jaccard), 4)}
             )
         return docs
+
+
+def _clusters(index: NearDuplicateIndex) -> list[np.ndarray]:
+    """Item ids of every cluster with at least two items, each in input order."""
+    roots = index.clusters()
+    order = np.argsort(roots, kind="stable")  # by root (its first item), then by item
+    bounds = np.flatnonzero(np.diff(roots[order], prepend=-1, append=-1))
+    groups = [order[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return [group for group in groups if len(group) > 1]
