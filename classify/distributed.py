@@ -380,7 +380,10 @@ def finish_partition(part: Partition, flags: Flags | None, options: RunOptions, 
     finished = []
     for docs, errors, n_items in part.batches:
         errors = list(errors)  # the partition stays intact should Dask rerun this task
-        docs = guarded("classify", lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates), docs, errors)
+        # One thread: Dask already runs one task per worker core (threads_per_worker=1).
+        docs = guarded(
+            "classify", lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, n_jobs=1), docs, errors
+        )
         finished.append((docs, errors, n_items))
     return finished
 
@@ -531,7 +534,8 @@ def run_dask(
             plugin = f"classify-models-{options.models_dir}"
             client.register_plugin(ModelsPlugin(options.models_dir), name=plugin)
         partitions = batched(batched(read_documents(inputs, options.read), options.batch_size), partition_batches)
-        parts = [client.submit(prepare_partition, client.scatter(batches), options) for batches in partitions]
+        # Unique keys (no hashing of the data): partitions of two runs on one scheduler never alias.
+        parts = [client.submit(prepare_partition, client.scatter(batches, hash=False), options, pure=False) for batches in partitions]
         flags = _Dedup(client, parts, options).flags() if "dedup" in options.stages and parts else [None] * len(parts)
         finished = [client.submit(finish_partition, p, f, options, plugin) for p, f in zip(parts, flags)]
         del parts

@@ -87,17 +87,22 @@ def synthetic_corpus(directory: Path, n_docs: int = 300, seed: int = 7) -> list[
 
 
 def both_engines(tmp_path: Path, inputs: list, options: RunOptions, fmt: str = "jsonl", **dask_args) -> tuple[dict, dict]:
-    """Output and errors bytes of the local engine and of the Dask engine on the same inputs."""
+    """Output and errors bytes, summary and `on_batch` calls of the local and the Dask engine."""
     results = {}
     for engine in ("local", "dask"):
+        batches: list[tuple[int, int]] = []
+
+        def on_batch(docs, errors, batches=batches) -> None:
+            batches.append((len(docs), len(errors)))
+
         out = tmp_path / engine / f"out.{fmt}"
         out.parent.mkdir()
         errors = tmp_path / engine / "errors.jsonl"
         if engine == "local":
-            summary = run(inputs, out, errors, options, fmt)
+            summary = run(inputs, out, errors, options, fmt, on_batch)
         else:
-            summary = run_dask(inputs, out, errors, options, fmt, **dask_args)
-        results[engine] = {"summary": summary, "output": out.read_bytes(), "errors": errors.read_bytes()}
+            summary = run_dask(inputs, out, errors, options, fmt, on_batch=on_batch, **dask_args)
+        results[engine] = {"summary": summary, "output": out.read_bytes(), "errors": errors.read_bytes(), "batches": batches}
     return results["local"], results["dask"]
 
 
@@ -108,6 +113,7 @@ def test_seeds_identical_on_own_local_cluster(tmp_path):
     assert dask["output"] == local["output"]
     assert dask["errors"] == local["errors"]
     assert dask["summary"] == local["summary"]
+    assert dask["batches"] == local["batches"]  # progress callbacks: same batches, same sizes
     assert local["summary"].documents == 4
 
 
