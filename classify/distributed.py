@@ -526,6 +526,8 @@ def run_dask(
     if options.index_path is not None:
         raise ValueError("the Dask engine does not use a persistent dedup index; run with the local engine")
     inputs = [str(item) for item in inputs]
+    if "classify" in options.stages:
+        load_models(options.models_dir)  # fail fast, as the local engine does, before any worker starts
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0")
     client = Client(scheduler or cluster, set_as_default=False)
     plugin = None

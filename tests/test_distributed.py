@@ -15,6 +15,7 @@ from distributed import LocalCluster  # noqa: E402
 
 from classify.dedup import DedupOptions  # noqa: E402
 from classify.distributed import run_dask  # noqa: E402
+from classify.models import ModelError  # noqa: E402
 from classify.pipeline import RunOptions, run  # noqa: E402
 from classify.readers import ReadOptions  # noqa: E402
 
@@ -153,6 +154,12 @@ def test_parquet_and_classify_with_drop_duplicates_identical(tmp_path, scheduler
     local, dask = both_engines(tmp_path, inputs, options, "parquet", scheduler=scheduler, partition_batches=1)
     assert dask["output"] == local["output"]
     assert dask["errors"] == local["errors"]
+
+
+def test_missing_models_fail_before_any_work(tmp_path, scheduler):
+    with pytest.raises(ModelError):
+        run_dask([SEEDS], tmp_path / "o.jsonl", tmp_path / "e.jsonl", RunOptions(models_dir=tmp_path / "none"), scheduler=scheduler)
+    assert not (tmp_path / "o.jsonl").exists()
 
 
 def test_persistent_index_is_refused(tmp_path, scheduler):
