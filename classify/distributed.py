@@ -7,13 +7,16 @@ documents). Everything else is done where the documents live:
 1. per partition, on a worker: cleaning and language identification (`prepare_batch`), then the
    shingle sets and MinHash signatures of paragraphs and documents;
 2. exact copies: a shuffle on set fingerprints; in each fingerprint group the first item in
-   input order is the original, and a later item whose set equals it element by element is a copy;
+   input order is the original, and a later item is its copy when step 4 finds the sets equal;
 3. near copies: a shuffle on LSH band keys of the items that are not copies; each bucket, sorted
    by input order, pairs an item with at most `bucket_cap` earliest items of the bucket before
-   it; pairs failing the size bound ``J <= min(|A|,|B|) / max(|A|,|B|)`` are dropped;
+   it; pairs failing the size bound ``J <= min(|A|,|B|) / max(|A|,|B|)`` are dropped, and each
+   pair counts the bands it shares;
 4. verification where the sets live: candidate pairs are routed to the partition holding the
-   earlier item's set, which joins that set to them, then to the partition of the later item,
-   which computes the exact Jaccard (`pair_jaccard`) with its own set;
+   earlier item, which adds up their shared bands and joins its set and b-bit sketch to them, then
+   to the partition of the later item, which applies the index's sketch filter and per-item
+   candidate cap and computes the exact Jaccard (`pair_jaccard`) with its own set (sets never
+   move whole: only those of the earlier items of candidate pairs travel, once per pair);
 5. the client receives only the verified edges and runs the index's union-find over them in input
    order: an item's canonical paragraph is its cluster's root when it is inserted, its similarity
    the exact Jaccard with that root (computed by step 4 when the root is not one of its edges);
@@ -182,20 +185,20 @@ def item_counts(part: Partition) -> tuple[int, int]:
 
 
 def fingerprint_split(part: Partition, bases: tuple[int, int], count: int) -> list[Table]:
-    """Map side of the exact-copy shuffle: (kind, fingerprint, item id) with the item's set."""
+    """Map side of the exact-copy shuffle: (kind, set fingerprint, item id)."""
     tables = []
     for kind in KINDS:
         sets = part.items[kind].sets
-        fingerprints = set_fingerprints(sets)
         ids = bases[kind] + np.arange(len(sets), dtype=np.int64)
-        tables.append(Table({"kind": np.full(len(sets), kind, dtype=np.int8), "key": fingerprints, "owner": ids}, sets))
+        tables.append(Table({"kind": np.full(len(sets), kind, dtype=np.int8), "key": set_fingerprints(sets), "owner": ids}))
     table = Table.concat(tables)
     return split(table, ((table["key"] + table["kind"].astype(np.uint64)) % np.uint64(count)).astype(np.int64), count)
 
 
-def exact_copies(*pieces: Table) -> Table:
-    """Reduce side: in each (kind, fingerprint) group the first item is the original; a later item
-    is its copy when the two sets are equal (a fingerprint collision leaves the item fresh)."""
+def copy_candidates(*pieces: Table) -> Table:
+    """Reduce side: in each (kind, fingerprint) group the first item in input order is the
+    original, and every later item a copy candidate, a copy once its set proves equal (Jaccard 1;
+    a fingerprint collision leaves the item fresh, as in the index)."""
     table = Table.concat(pieces)
     table = table.take(np.lexsort((table["owner"], table["key"], table["kind"])))
     kind, key, owner = table["kind"], table["key"], table["owner"]
@@ -203,9 +206,7 @@ def exact_copies(*pieces: Table) -> Table:
     starts[1:] = (kind[1:] != kind[:-1]) | (key[1:] != key[:-1])
     first = np.maximum.accumulate(np.where(starts, np.arange(len(table)), 0))
     later = np.flatnonzero(~starts)
-    equal = later[pair_jaccard(table.sets, later, table.sets, first[later]) == 1.0]
-    return Table({"kind": kind[equal], "item": owner[equal], "other": owner[first[equal]],
-                  "bands": np.zeros(len(equal), dtype=np.int64), "jaccard": np.ones(len(equal))})
+    return Table({"kind": kind[later], "item": owner[later], "other": owner[first[later]], "bands": np.zeros(len(later), dtype=np.int64)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,8 +437,9 @@ class _Dedup:
         """Verified pairs (kind, item, other, bands, jaccard): exact copies, then near copies."""
         client, parts = self.client, self.parts
         splits = [client.submit(fingerprint_split, p, b, self.reducers) for p, b in zip(parts, self.bases)]
-        copies = _gather_table(client, [client.submit(exact_copies, *pieces) for pieces in _exchange(client, splits).values()],
-                               ("kind", "item", "other", "bands", "jaccard"))
+        candidates = [client.submit(copy_candidates, *pieces) for pieces in _exchange(client, splits).values()]
+        copies = self._verify(candidates, None)
+        copies = copies.take(np.flatnonzero(copies["jaccard"] == 1.0))
         copy_part = partition_of(copies["item"], copies["kind"], self.offsets)
         local_copies = [
             tuple(copies["item"][(copies["kind"] == kind) & (copy_part == p)] - bases[kind] for kind in KINDS)
