@@ -171,6 +171,8 @@ def test_index_from_other_version_or_options_is_refused(tmp_path: Path) -> None:
     dedup.save()
     with pytest.raises(IndexFormatError, match="shingle_size=5"):
         Deduplicator(DedupOptions(shingle_size=3), index_path=path)
+    with pytest.raises(IndexFormatError, match="threshold=0.8"):  # the stored LSH keys follow the banding
+        Deduplicator(DedupOptions(threshold=0.7), index_path=path)
     import classify.dedup.storage as storage
 
     old = storage.VERSION

@@ -26,8 +26,12 @@ if TYPE_CHECKING:
 
 FORMAT = "classify-dedup-index"
 VERSION = 3  # 2: int32 ids, 32-bit bucket keys, documents as their paragraphs' rows; 3: b-bit sketches
-# Options that change sets or signatures; an index is unusable under different values.
-_SHAPING_OPTIONS = ("num_perm", "seed", "shingle_size", "char_shingle_size", "short_paragraph_words", "min_chars")
+# Options that shape the stored sets, signatures or LSH band keys (the banding follows the
+# thresholds and lsh_recall); an index is unusable under different values.
+_SHAPING_OPTIONS = (
+    "num_perm", "seed", "shingle_size", "char_shingle_size", "short_paragraph_words", "min_chars",
+    "threshold", "document_threshold", "lsh_recall",
+)
 
 
 class IndexFormatError(ValueError):
