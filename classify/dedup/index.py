@@ -365,7 +365,7 @@ class NearDuplicateIndex:
         copies = copies[same]
         fresh = np.flatnonzero(copy_of < 0)
 
-        # 2. Near copies of fresh items: LSH candidates, size bound, exact Jaccard.
+        # 2. Near copies of fresh items: LSH candidates, size bound, b-bit sketch, candidate cap, exact Jaccard.
         keys = band_keys(signatures[fresh], self.bands, self.rows).ravel().astype(np.uint32)
         key_owner = np.repeat(ids[fresh], self.bands)
         query, other = self._buckets.earliest(keys, self.bucket_cap)
@@ -394,7 +394,7 @@ class NearDuplicateIndex:
         item, other, jaccard = item[order], other[order], jaccard[order]
 
         # 3. Clusters, in input order: a new item's root is the smallest root among its matches.
-        # Parent changes go to an overlay first and reach the forest only in step 4.
+        # Parent changes go to an overlay first and reach the forest only in `commit`.
         forest = _Forest(self._parent.values)
         canonical = np.full(n, -1, dtype=np.int64)
         bounds = np.flatnonzero(np.diff(item, prepend=-1, append=-1))
