@@ -39,7 +39,9 @@ class Checkpoint:
     """Writes a run's records in committed windows and resumes from the last committed one.
 
     every_batches / every_seconds: a window closes after this many batches or seconds, whichever
-    comes first; each close costs one save of the deduplicator's state.
+    comes first, but never before `max_overhead` x the time the previous close took: each close
+    saves the whole deduplicator state, which grows with the corpus, so windows lengthen as it
+    grows and checkpointing stays a bounded share of the run time.
     """
 
     def __init__(
@@ -51,11 +53,14 @@ class Checkpoint:
         resume: bool = False,
         every_batches: int = 64,
         every_seconds: float = 60.0,
+        max_overhead: float = 0.1,
     ) -> None:
         self.output, self.errors_output, self.fmt = Path(output), Path(errors_output), fmt
         self.workdir = self.output.with_name(self.output.name + ".partial")
         self.fingerprint = fingerprint
         self.every_batches, self.every_seconds = every_batches, every_seconds
+        self.max_overhead = max_overhead
+        self._last_commit_seconds = 0.0
         self.manifest: dict[str, Any] = {
             "version": MANIFEST_VERSION, "fingerprint": fingerprint, "items_done": 0, "parts": 0, "summary": {},
         }
@@ -124,11 +129,14 @@ class Checkpoint:
         self._pending_items += items
         self._pending_summary = summary
         self._window_batches += 1
-        if self._window_batches >= self.every_batches or time.monotonic() - self._window_started >= self.every_seconds:
+        elapsed = time.monotonic() - self._window_started
+        due = self._window_batches >= self.every_batches or elapsed >= self.every_seconds
+        if due and elapsed * self.max_overhead >= self._last_commit_seconds:
             self.commit(save_state)
 
     def commit(self, save_state: Callable[[Path], object] | None) -> None:
         """Close the open window: parts, then deduplicator state, then the manifest (the commit point)."""
+        started = time.monotonic()
         if self._writers is not None:
             for writer in self._writers:
                 writer.close()
@@ -143,6 +151,7 @@ class Checkpoint:
             manifest.commit()
         self._pending_items = self._window_batches = 0
         self._window_started = time.monotonic()
+        self._last_commit_seconds = self._window_started - started
 
     def finish(self) -> None:
         """Join the parts into the outputs (atomically) and remove the work directory."""
