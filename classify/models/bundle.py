@@ -64,9 +64,10 @@ def classify_documents(
     """Set `doc.topic` and `doc.stance` from each document's clean text; returns `docs`.
 
     Topic: one calibrated prediction per document (top-3 in `top`). Stance: the mean sentence
-    distribution (see `classify.models.stance`), over the sentences mentioning `target` when one is
-    given (at most 60 sentences per document). A document with no clean text gets topic and stance
-    None; with a target it never mentions, its stance is None (nothing in it is about the target).
+    distribution (see `classify.models.stance`) over the sentences mentioning `target` when one is
+    given, else over the leading sentences the topic model reads (within its `max_chars`); at most
+    60 per document. A document with no clean text (e.g. not cleaned yet: no lines) gets topic and
+    stance None; with a target it never mentions, its stance is None (nothing in it is about it).
     Documents go in chunks to `n_jobs` threads (default: all cores).
     """
     texts = [doc.clean_text(drop_duplicates) for doc in docs]
@@ -95,17 +96,18 @@ def _classify_chunk(docs, texts, bundle: ModelBundle, pattern, target: str | Non
     sentences = [split_sentences(text) for text in texts]
     topic_n = [leading_count(s, topic.features.max_chars) for s in sentences]
     if pattern is None:
-        stance_picks = [list(range(min(len(s), MAX_STANCE_SENTENCES))) for s in sentences]
+        # Without a target, stance reads the same leading sentences as topic (the lead of an article
+        # carries its tone), so one featurisation serves both models.
+        stance_picks = [list(range(min(n, MAX_STANCE_SENTENCES))) for n in topic_n]
     else:
         stance_picks = [[j for j, x in enumerate(s) if pattern.search(x)][:MAX_STANCE_SENTENCES] for s in sentences]
     stance_texts = [sentences[d][j] for d, picks in enumerate(stance_picks) for j in picks]
 
     if pattern is None and topic.features.same_ngrams(stance.features):
         # One featurisation serves both models: a document's topic counts are the sum of its
-        # leading sentences' counts, and the stance sentences are the first sentences.
-        union = [max(t, len(p)) for t, p in zip(topic_n, stance_picks)]
-        pieces = [x for s, n in zip(sentences, union) for x in s[:n]]
-        offsets = np.concatenate(([0], np.cumsum(union)))
+        # leading sentences' counts, and the stance sentences are (the first 60 of) those.
+        pieces = [x for s, n in zip(sentences, topic_n) for x in s[:n]]
+        offsets = np.concatenate(([0], np.cumsum(topic_n)))
         counts = topic.features.sentence_counts(pieces, np.arange(len(pieces)), len(pieces))
         doc_rows = np.repeat(np.arange(len(docs)), topic_n)
         piece_cols = np.concatenate([offsets[d] + np.arange(n) for d, n in enumerate(topic_n)])
