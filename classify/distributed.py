@@ -44,9 +44,10 @@ from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 from classify.dedup import Deduplicator
 from classify.dedup.index import ID_DTYPE, NearDuplicateIndex, _Forest, earlier_in_batch, pair_jaccard, set_fingerprints
 from classify.dedup.minhash import MinHasher, band_keys
-from classify.dedup.shingles import ShingleSets, shingle_paragraphs
+from classify.dedup.shingles import ShingleSets
+from classify.dedup.stage import batch_items
 from classify.models import classify_documents, load_models
-from classify.document import CONTENT, Document, DuplicateRef, ErrorRecord
+from classify.document import Document, DuplicateRef, ErrorRecord
 from classify.pipeline import Batch, RunOptions, RunSummary, batched, guarded, prepare_batch
 from classify.readers import read_documents
 from classify.writers import JsonlWriter, open_writer, write_documents, write_errors
@@ -124,33 +125,16 @@ class Partition:
 
 
 def batch_item_sets(docs: list[Document], options: RunOptions, minhasher: MinHasher, batch: int) -> tuple[ItemSets, ItemSets]:
-    """Paragraph and document items of one batch, exactly as `Deduplicator.process` builds them:
-    compared paragraphs are content lines with a non-empty shingle set; a document's set is the
-    union of its paragraph sets (short paragraphs only when it has no long one) and its signature
-    the element-wise minimum of theirs."""
-    lines = [(d, k, line) for d, doc in enumerate(docs) for k, line in enumerate(doc.lines) if line.status == CONTENT]
-    shingles = shingle_paragraphs([line.text for _, _, line in lines], options.dedup).unique()
-    compared = np.flatnonzero(shingles.sizes > 0)
-    sets = shingles.select(compared)
-    signatures = minhasher.signatures(sets)
-    doc_of = np.array([d for d, _, _ in lines], dtype=np.int64)[compared]
-    position = np.array([k for _, k, _ in lines], dtype=np.int64)[compared]
-
-    with_text, bounds = np.unique(doc_of, return_index=True)
-    has_long = np.logical_or.reduceat(sets.by_words, bounds) if len(bounds) else np.zeros(0, dtype=bool)
-    in_doc_set = sets.by_words | ~has_long[np.searchsorted(with_text, doc_of)]
-    members = np.flatnonzero(in_doc_set)
-    doc_bounds = np.searchsorted(doc_of[members], with_text)
-    member_sets = sets.select(members)
-    doc_sets = ShingleSets(member_sets.offsets[np.append(doc_bounds, len(members))], member_sets.hashes).unique()
-    doc_signatures = np.minimum.reduceat(signatures[members], doc_bounds, axis=0) if len(members) else signatures
+    """Paragraph and document items of one batch, exactly as `Deduplicator.process` builds them
+    (`classify.dedup.stage.batch_items`), each located by (batch, document, line position)."""
+    items = batch_items(docs, options.dedup, minhasher)
 
     def where(docs_of: np.ndarray, positions: np.ndarray) -> np.ndarray:
         return np.stack((np.full(len(docs_of), batch), docs_of, positions), axis=1).astype(np.int64)
 
     return (
-        ItemSets(ShingleSets(sets.offsets, sets.hashes), signatures, where(doc_of, position)),
-        ItemSets(doc_sets, doc_signatures, where(with_text, np.full(len(with_text), -1))),
+        ItemSets(ShingleSets(items.sets.offsets, items.sets.hashes), items.signatures, where(items.doc_of, items.position)),
+        ItemSets(items.doc_sets, items.doc_signatures, where(items.with_text, np.full(len(items.with_text), -1))),
     )
 
 

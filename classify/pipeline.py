@@ -19,6 +19,8 @@ from joblib import Parallel, delayed
 from classify.checkpoint import open_output, run_fingerprint
 from classify.clean import CleanOptions, clean_documents, split_lines
 from classify.dedup import Deduplicator, DedupOptions
+from classify.dedup.minhash import MinHasher
+from classify.dedup.stage import BatchItems, batch_items
 from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
 from classify.models import classify_documents, load_models
@@ -108,6 +110,20 @@ def prepare_batch(batch: Batch, options: RunOptions) -> tuple[list[Document], li
     return guarded("clean", clean_and_identify, docs, errors), errors, len(batch)
 
 
+def prepare_and_sketch(batch: Batch, options: RunOptions) -> tuple[list[Document], list[ErrorRecord], int, BatchItems | None]:
+    """`prepare_batch`, plus the batch's dedup items (shingles and signatures, the costly and
+    stateless part of dedup) so that they too are computed in the worker. None when dedup is off
+    or failed here: the dedup stage then computes them itself and reports what fails."""
+    docs, errors, n_items = prepare_batch(batch, options)
+    items = None
+    if "dedup" in options.stages:
+        try:
+            items = batch_items(docs, options.dedup, MinHasher(options.dedup.num_perm, options.dedup.seed))
+        except Exception:  # noqa: BLE001 - recomputed (and reported per document) by the dedup stage
+            items = None
+    return docs, errors, n_items, items
+
+
 def run(
     inputs: Iterable[str | Path],
     output: Path | str,
@@ -132,11 +148,12 @@ def run(
     summary = RunSummary(**sink.summary)
     items = islice(read_documents(inputs, options.read), sink.items_done, None)
     prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(prepare_batch)(batch, options) for batch in batched(items, options.batch_size)
+        delayed(prepare_and_sketch)(batch, options) for batch in batched(items, options.batch_size)
     )
-    for docs, errors, n_items in prepared:
+    for docs, errors, n_items, sketch in prepared:
         if dedup:
-            docs = guarded("dedup", dedup.process, docs, errors)
+            # The batch uses the worker's sketch; a retry of a single document sketches it anew.
+            docs = guarded("dedup", lambda chunk: dedup.process(chunk, sketch if chunk is docs else None), docs, errors)
         if models:
             docs = guarded(
                 "classify",

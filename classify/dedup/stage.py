@@ -8,6 +8,7 @@ saved to and loaded from disk (`classify.dedup.storage`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -83,49 +84,39 @@ class Deduplicator:
         item_doc = self.document_item_doc.values
         return [[self.document_ids[item_doc[i]] for i in members] for members in _clusters(self.documents)]
 
-    def process(self, docs: list[Document]) -> list[Document]:
+    def sketch(self, docs: list[Document]) -> BatchItems:
+        """The batch's dedup items (pure: no state read or written), for `process(docs, items)`;
+        a worker process can compute them beside the cleaning."""
+        return batch_items(docs, self.options, self.minhasher)
+
+    def process(self, docs: list[Document], items: BatchItems | None = None) -> list[Document]:
         """Set `line.duplicate_of` and `doc.near_duplicates` on a batch; returns the same documents.
+        `items`: the batch's `sketch`, when it was computed elsewhere.
 
         Both indexes are matched before either is committed, so a failure leaves the state unchanged
         (the pipeline may then retry the batch document by document).
         """
-        lines = [(d, line) for d, doc in enumerate(docs) for line in doc.lines if line.status == CONTENT]
-        shingles = shingle_paragraphs([line.text for _, line in lines], self.options).unique()
-        compared = np.flatnonzero(shingles.sizes > 0)
-        sets = shingles.select(compared)
-        signatures = self.minhasher.signatures(sets)
-        doc_of = np.array([d for d, _ in lines], dtype=np.int64)[compared]
-        line_numbers = np.array([lines[i][1].number for i in compared], dtype=np.int64)
-
-        # Documents are items of their own index: the set is the union of their paragraph sets,
-        # the signature the element-wise minimum of theirs (the MinHash of a union). Short
-        # (character-shingled) paragraphs count only in documents without a long one: their many
-        # character shingles would let a caption or a signature line outweigh the article.
-        with_text, bounds = np.unique(doc_of, return_index=True)
-        has_long = np.logical_or.reduceat(sets.by_words, bounds) if len(bounds) else np.zeros(0, dtype=bool)
-        in_doc_set = sets.by_words | ~has_long[np.searchsorted(with_text, doc_of)]
-        members = np.flatnonzero(in_doc_set)
-        doc_bounds = np.searchsorted(doc_of[members], with_text)
-        member_sets = sets.select(members)
-        doc_sets = ShingleSets(member_sets.offsets[np.append(doc_bounds, len(members))], member_sets.hashes).unique()
-        doc_signatures = np.minimum.reduceat(signatures[members], doc_bounds, axis=0) if len(members) else signatures
-        paragraph_matches = self.paragraphs.match(sets, signatures)
-        member_rows = paragraph_matches.pending.set_row[members]  # the rows these paragraphs will have
-        member_offsets = np.append(doc_bounds, len(members)).astype(np.int64)
-        document_matches = self.documents.match(doc_sets, doc_signatures, ShingleSets(member_offsets, member_rows))
+        items = items if items is not None else self.sketch(docs)
+        paragraph_matches = self.paragraphs.match(items.sets, items.signatures)
+        member_rows = paragraph_matches.pending.set_row[items.members]  # the rows these paragraphs will have
+        member_offsets = np.append(items.doc_bounds, len(items.members)).astype(np.int64)
+        document_matches = self.documents.match(
+            items.doc_sets, items.doc_signatures, ShingleSets(member_offsets, member_rows)
+        )
+        lines = [docs[d].lines[k] for d, k in zip(items.doc_of, items.position)]
 
         first_doc = len(self.document_ids)
         self.paragraphs.commit(paragraph_matches)
         self.documents.commit(document_matches)
         self.document_ids.extend(doc.id for doc in docs)
-        self.paragraph_doc.append(first_doc + doc_of)
-        self.paragraph_line.append(line_numbers)
-        self.document_item_doc.append(first_doc + with_text)
+        self.paragraph_doc.append(first_doc + items.doc_of)
+        self.paragraph_line.append(np.array([line.number for line in lines], dtype=np.int64))
+        self.document_item_doc.append(first_doc + items.with_text)
 
         paragraph_doc, paragraph_line = self.paragraph_doc.values, self.paragraph_line.values
         for i in np.flatnonzero(paragraph_matches.canonical >= 0):
             canonical = int(paragraph_matches.canonical[i])
-            lines[compared[i]][1].duplicate_of = DuplicateRef(
+            lines[i].duplicate_of = DuplicateRef(
                 doc_id=self.document_ids[int(paragraph_doc[canonical])],
                 line=int(paragraph_line[canonical]),
                 similarity=round(float(paragraph_matches.similarity[i]), 4),
@@ -136,6 +127,51 @@ class Deduplicator:
                 {"doc_id": self.document_ids[int(item_doc[other])], "jaccard": round(float(jaccard), 4)}
             )
         return docs
+
+
+@dataclass(slots=True)
+class BatchItems:
+    """A batch's paragraphs and documents as dedup items: shingle sets and MinHash signatures.
+
+    Paragraph items are the content lines with a non-empty shingle set, in input order
+    (`doc_of`: the document's index in the batch, `position`: the line's index in `doc.lines`).
+    Document items are the documents with at least one such paragraph (`with_text`); a document's
+    set is the union of its `members` paragraphs' sets and its signature the element-wise minimum
+    of theirs (the MinHash of a union); `doc_bounds` are where each document's members start.
+    """
+
+    sets: ShingleSets
+    signatures: np.ndarray
+    doc_of: np.ndarray
+    position: np.ndarray
+    with_text: np.ndarray
+    members: np.ndarray
+    doc_bounds: np.ndarray
+    doc_sets: ShingleSets
+    doc_signatures: np.ndarray
+
+
+def batch_items(docs: list[Document], options: DedupOptions, minhasher: MinHasher) -> BatchItems:
+    """Shingle and sign a batch's paragraphs and documents (see `BatchItems`)."""
+    lines = [(d, k) for d, doc in enumerate(docs) for k, line in enumerate(doc.lines) if line.status == CONTENT]
+    shingles = shingle_paragraphs([docs[d].lines[k].text for d, k in lines], options).unique()
+    compared = np.flatnonzero(shingles.sizes > 0)
+    sets = shingles.select(compared)
+    signatures = minhasher.signatures(sets)
+    where = np.array(lines, dtype=np.int64).reshape(-1, 2)[compared]
+    doc_of, position = where[:, 0], where[:, 1]
+
+    # Short (character-shingled) paragraphs count in a document's set only when it has no long
+    # one: their many character shingles would let a caption or a signature line outweigh the article.
+    with_text, bounds = np.unique(doc_of, return_index=True)
+    has_long = np.logical_or.reduceat(sets.by_words, bounds) if len(bounds) else np.zeros(0, dtype=bool)
+    in_doc_set = sets.by_words | ~has_long[np.searchsorted(with_text, doc_of)]
+    members = np.flatnonzero(in_doc_set)
+    doc_bounds = np.searchsorted(doc_of[members], with_text)
+    member_sets = sets.select(members)
+    doc_sets = ShingleSets(member_sets.offsets[np.append(doc_bounds, len(members))], member_sets.hashes).unique()
+    doc_signatures = np.minimum.reduceat(signatures[members], doc_bounds, axis=0) if len(members) else signatures
+    return BatchItems(sets, signatures, doc_of, position, with_text, members, doc_bounds, doc_sets, doc_signatures)
 
 
 def _clusters(index: NearDuplicateIndex) -> list[np.ndarray]:
