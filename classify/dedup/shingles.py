@@ -228,7 +228,6 @@ def shingle_paragraphs(texts: Sequence[str], options: DedupOptions) -> ShingleSe
     edges = np.flatnonzero(np.diff(np.concatenate(([False], in_word, [False])).astype(np.int8)))
     starts, ends = edges[0::2], edges[1::2]  # token spans [start, end)
     token_owner = np.searchsorted(np.flatnonzero(codes == _NEWLINE), starts)
-    lengths = ends - starts
 
     token_hashes = _token_hashes(codes, in_word, starts, ends)
 
