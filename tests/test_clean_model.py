@@ -85,3 +85,16 @@ def test_benchmark_pages_load_with_gold() -> None:
     assert len(pages) == 181
     texts, labels, with_headline, headline = page_lines(pages[0])
     assert len(texts) == len(labels) == len(with_headline) and any(labels)
+
+
+def test_favor_thresholds_are_ordered_and_follow_the_metric() -> None:
+    from classify.clean.training import choose_thresholds, precision_recall_curve
+
+    rng = np.random.default_rng(0)
+    y = rng.random(3000) < 0.3
+    scores = np.clip(y * 0.5 + rng.random(3000) * 0.6, 0, 1)
+    curve = precision_recall_curve(y, scores, rng.integers(1, 30, 3000).astype(float), rng.integers(0, 60, 3000))
+    chosen = choose_thresholds(curve)
+    assert chosen["recall"] <= chosen["balanced"] <= chosen["precision"]
+    # Recall falls and precision rises as the threshold grows.
+    assert curve["recall"][0] >= curve["recall"][-1] and curve["precision"][0] <= curve["precision"][-1]

@@ -13,8 +13,9 @@ class CleanOptions:
 
     favor: which of the classifiers' probability thresholds to use. The thresholds are chosen by
         grouped cross-validation when the models are built (`models/build_line_model.py`) and
-        stored with them: "precision" maximises F0.5, "balanced" (default) F1.5, because losing an
-        article sentence is worse than keeping a credit line, "recall" F3. "recall" also skips
+        stored with them: "precision" maximises F0.5; "balanced" (default) is F1-optimal for HTML
+        blocks and F2-optimal for text lines, ties broken towards keeping text, because losing an
+        article sentence is worse than keeping a credit line; "recall" maximises F3 and also skips
         the context rule that drops short lines between noise lines.
     min_source_repeats: a line found in at least this many documents of the same source (site,
         channel, input directory) is boilerplate, however sentence-like it looks.
