@@ -161,8 +161,8 @@ def _execute(
 
 def _run_dask(inputs, output, errors_output, options, fmt, on_batch, resume, scheduler, workers):
     """The Dask engine, imported only when asked for (Dask is an optional extra)."""
-    if resume:
-        fail("--resume works with the local engine only", EXIT_USAGE)
+    if resume or options.index_path:
+        fail("--resume and --index work with the local engine only", EXIT_USAGE)
     try:
         from classify.distributed import run_dask
     except ImportError as exc:
