@@ -104,3 +104,33 @@ def test_fuzzed_files_are_all_accounted_for(tmp_path_factory, payloads, suffix):
             assert (source in outputs) != (source in errors)
     for error in errors.values():
         assert error["reason"] and error["source"].startswith(str(src))
+
+
+def test_unreadable_files_and_directories(tmp_path, monkeypatch):
+    """Root reads everything, so permission errors are simulated where the OS would raise them."""
+    import builtins
+    import pathlib
+
+    src = tmp_path / "in"
+    (src / "locked").mkdir(parents=True)
+    (src / "locked" / "inside.txt").write_text(ARTICLE, encoding="utf-8")
+    (src / "secret.txt").write_text(OTHER_ARTICLE, encoding="utf-8")
+    (src / "ok.txt").write_text(THIRD_ARTICLE, encoding="utf-8")
+    real_iterdir, real_open = pathlib.Path.iterdir, builtins.open
+
+    def iterdir(self):
+        if self.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    def guarded_open(file, *args, **kwargs):
+        if str(file).endswith("secret.txt"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "iterdir", iterdir)
+    monkeypatch.setattr(builtins, "open", guarded_open)
+    outputs, errors = run_dir(src, tmp_path)
+    assert "cannot list directory" in errors[str(src / "locked")]["reason"]
+    assert "Permission denied" in errors[str(src / "secret.txt")]["reason"]
+    assert list(outputs) == [str(src / "ok.txt")]
