@@ -1,0 +1,212 @@
+"""Scale benchmark: documents per second and peak memory of `classify run` against corpus size.
+
+The corpus is made from real news text in ../shared/data/labels (Lenta.ru articles, RuSentNE
+sentences): each document is 3-6 paragraphs of 2-4 sentences drawn at random, so documents are
+distinct; 5% of them carry a paragraph copied from a recent document (a wire paragraph in several
+outlets) and 1% are exact copies of an earlier document; every page is then wrapped in site
+templates and page noise by `benchmarks/webnoise.py` (menus, tickers, trending lists with view
+counts, credits, repeated paragraphs).
+
+Every configuration runs `python -m classify run` in a subprocess over the same corpus file:
+`--jobs 1`, `--jobs 2`, and `--engine dask` with a 2-worker LocalCluster. Time is wall-clock;
+memory is the peak resident set of the largest process of the run (getrusage of the reaped
+subprocess tree); the local runs also save their dedup index (`--index`), whose size is the part
+of the memory that grows with the corpus by design.
+
+    python benchmarks/scale.py            # 10k and 100k documents
+    python benchmarks/scale.py --full     # 10k, 100k and 1M documents (about an hour per 1M config)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import platform
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared" / "data" / "labels"
+RESULTS = HERE / "results"
+WORK = Path(os.environ.get("CLASSIFY_BENCH_WORK", "/tmp/classify-scale"))
+sys.path.insert(0, str(HERE))
+
+from webnoise import WebNoise  # noqa: E402  (benchmarks/ is not a package)
+
+CONFIGS = {
+    "jobs 1": ["--jobs", "1"],
+    "jobs 2": ["--jobs", "2"],
+    "dask 2 workers": ["--engine", "dask", "--workers", "2"],
+}
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[А-ЯЁA-Z«\"])")
+
+
+def sentence_pool() -> list[str]:
+    """Real Russian news sentences: Lenta.ru article bodies split into sentences, and RuSentNE sentences."""
+    sentences: list[str] = []
+    with open(SHARED / "lenta_news9_asryan" / "train_news.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            sentences += [s.strip() for s in _SENTENCE.split(row["content"].replace("\n", " ")) if len(s.split()) >= 5]
+    for name in ("train_data.csv", "validation_data_labeled.csv"):
+        with open(SHARED / "rusentne2023" / name, encoding="utf-8") as f:
+            reader = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            next(reader)
+            sentences += [row[0].strip() for row in reader if row and len(row[0].split()) >= 5]
+    return sorted(set(sentences))
+
+
+def build_corpus(path: Path, n_docs: int, seed: int = 0, chunk: int = 200) -> None:
+    """Write `n_docs` noisy documents as JSONL (`id`, `source`, `text`), deterministically."""
+    rng = random.Random(seed)
+    pool = sentence_pool()
+    recent: list[list[str]] = []  # paragraphs of recent documents, for wire copies and exact copies
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        for start in range(0, n_docs, chunk):
+            bodies = []
+            for _ in range(min(chunk, n_docs - start)):
+                if recent and rng.random() < 0.01:
+                    paragraphs = list(rng.choice(recent))
+                else:
+                    paragraphs = [" ".join(rng.sample(pool, rng.randint(2, 4))) for _ in range(rng.randint(3, 6))]
+                    if recent and rng.random() < 0.05:
+                        paragraphs.insert(rng.randint(1, len(paragraphs)), rng.choice(rng.choice(recent)))
+                recent = (recent + [paragraphs])[-500:]
+                bodies.append("\n".join(paragraphs))
+            noisy, sites = WebNoise("ru", sites=20, random_state=seed * 1_000_003 + start).transform(bodies)
+            for offset, (text, site) in enumerate(zip(noisy, sites)):
+                record = {"id": f"doc{start + offset:07d}", "source": site, "text": text}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def corpus(n_docs: int) -> Path:
+    WORK.mkdir(parents=True, exist_ok=True)
+    path = WORK / f"corpus-{n_docs}.jsonl"
+    if not path.exists():
+        started = time.perf_counter()
+        build_corpus(path, n_docs)
+        print(f"built {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s", flush=True)
+    return path
+
+
+def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
+    out = WORK / f"out-{corpus_path.stem}-{label.replace(' ', '_')}.jsonl"
+    command = [sys.executable, "-m", "classify", "run", str(corpus_path), "-o", str(out), "--quiet", *args]
+    index = WORK / f"index-{corpus_path.stem}-{label.replace(' ', '_')}.npz"
+    if "--engine" not in args:  # the local engine saves its dedup index: its size is the state that grows
+        index.unlink(missing_ok=True)
+        command += ["--index", str(index)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"{label} failed ({result.returncode}): {result.stderr[-2000:]}")
+    documents = sum(1 for _ in open(out, encoding="utf-8"))
+    digest = _sha256(out)
+    out.unlink()
+    index_mb = round(index.stat().st_size / 1e6, 1) if index.exists() else None
+    index.unlink(missing_ok=True)
+    return {
+        "config": label,
+        "documents": documents,
+        "seconds": round(seconds, 2),
+        "docs_per_second": round(documents / seconds, 1),
+        # ru_maxrss of children is the largest single process seen so far (KiB on Linux).
+        "peak_rss_mb": round(max(after.ru_maxrss, 0) / 1024, 1),
+        "peak_rss_grew": after.ru_maxrss > before.ru_maxrss,
+        "cpu_seconds": round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 1),
+        "dedup_index_mb": index_mb,
+        "output_sha256": digest,
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def write_results(rows: list[dict], sizes: list[int]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version()}
+    (RESULTS / "scale.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    lines = [
+        "# Scale: `classify run` against corpus size",
+        "",
+        f"Machine: {meta['machine']}. Command: `python benchmarks/scale.py{' --full' if max(sizes) >= 10**6 else ''}`.",
+        "Peak RSS: the largest process of the run. Same output: SHA-256 of the output equal across configs.",
+        "",
+        "| documents | config | seconds | docs/s | speed-up vs jobs 1 | peak RSS MB | dedup index MB | same output |",
+        "|---:|---|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for size in sizes:
+        group = [r for r in rows if r["documents_in"] == size]
+        base = next((r for r in group if r["config"] == "jobs 1"), None)
+        for r in group:
+            speedup = f"{r['docs_per_second'] / base['docs_per_second']:.2f}x" if base else "-"
+            same = "yes" if base and r["output_sha256"] == base["output_sha256"] else "-"
+            lines.append(
+                f"| {size:,} | {r['config']} | {r['seconds']} | {r['docs_per_second']:,} | {speedup} | {r['peak_rss_mb']} "
+                f"| {r['dedup_index_mb'] if r['dedup_index_mb'] is not None else '-'} | {same} |"
+            )
+    (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
+    plot(rows, sizes)
+
+
+def plot(rows: list[dict], sizes: list[int]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(10, 4))
+    for config in CONFIGS:
+        points = sorted((r["documents_in"], r["seconds"], r["peak_rss_mb"]) for r in rows if r["config"] == config)
+        if points:
+            xs = [p[0] for p in points]
+            ax_time.plot(xs, [p[1] for p in points], marker="o", label=config)
+            ax_mem.plot(xs, [p[2] for p in points], marker="o", label=config)
+    for ax, title in ((ax_time, "wall time (s)"), (ax_mem, "peak RSS of largest process (MB)")):
+        ax.set_xscale("log")
+        ax.set_xlabel("documents")
+        ax.set_title(title)
+        ax.legend()
+    ax_time.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(RESULTS / "scale.png", dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true", help="include 1M documents")
+    parser.add_argument("--sizes", type=int, nargs="*", help="corpus sizes (overrides --full)")
+    parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        sys.exit(f"skipped: the labelled news sets are not at {SHARED}")
+    sizes = args.sizes or ([10_000, 100_000, 1_000_000] if args.full else [10_000, 100_000])
+    rows = []
+    for size in sizes:
+        path = corpus(size)
+        for label in args.configs:
+            row = {"documents_in": size, **run_config(path, CONFIGS[label], label)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            write_results(rows, sizes)
+
+
+if __name__ == "__main__":
+    main()
