@@ -41,8 +41,8 @@ TRAINING_C = {"topic": 0.5, "stance": 1.0}
 def license_line(folder: Path) -> str:
     """The `License:` line of a set's PROVENANCE.md, markdown emphasis removed."""
     text = (folder / "PROVENANCE.md").read_text(encoding="utf-8")
-    match = re.search(r"^- License:\s*(.+)$", text, re.MULTILINE)
-    return re.sub(r"\*\*", "", match.group(1)).strip() if match else "see PROVENANCE.md"
+    match = re.search(r"^- License:\s*(.+?)(?=\n- |\n\n|\Z)", text, re.MULTILINE | re.DOTALL)
+    return " ".join(re.sub(r"\*\*", "", match.group(1)).split()) if match else "see PROVENANCE.md"
 
 
 def build_task(task: str, root: Path) -> tuple[TextModel, dict[str, dict]]:
