@@ -194,18 +194,19 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="include 1M documents")
     parser.add_argument("--sizes", type=int, nargs="*", help="corpus sizes (overrides --full)")
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--merge", action="store_true", help="keep rows of earlier runs for other sizes/configs")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"skipped: the labelled news sets are not at {SHARED}")
     sizes = args.sizes or ([10_000, 100_000, 1_000_000] if args.full else [10_000, 100_000])
-    rows = []
+    rows = json.loads((RESULTS / "scale.json").read_text())["rows"] if args.merge and (RESULTS / "scale.json").exists() else []
     for size in sizes:
         path = corpus(size)
         for label in args.configs:
             row = {"documents_in": size, **run_config(path, CONFIGS[label], label)}
-            rows.append(row)
+            rows = [r for r in rows if (r["documents_in"], r["config"]) != (size, label)] + [row]
             print(json.dumps(row), flush=True)
-            write_results(rows, sizes)
+            write_results(rows, sorted({r["documents_in"] for r in rows}))
 
 
 if __name__ == "__main__":
