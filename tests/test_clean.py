@@ -204,3 +204,16 @@ def test_empty_and_degenerate_documents() -> None:
     for text, fmt in (("", "text"), ("\n\n", "text"), ("", "html"), ("<html></html>", "html"), ("<<<>>>", "html")):
         doc = clean_document(Document(id="e", text=text, source="e", format=fmt))
         assert doc.clean_text() == ""
+
+
+def test_a_page_is_not_emptied_of_its_prose():
+    """A minimal page the block model dislikes keeps its article paragraph, with the reason why."""
+    from classify.clean import clean_documents
+    from classify.document import Document
+
+    article = "Сборная провела товарищеский матч в столице. Тренер остался доволен игрой молодых защитников."
+    doc = Document(id="p", text=f"<html><body><div><p>{article}<p><b><i>menu", source="p.html", format="html")
+    clean_documents([doc])
+    assert doc.clean_text() == article
+    assert [line.reason for line in doc.lines if line.kept][0].startswith("kept: the page's only prose")
+    assert [line.status for line in doc.lines if line.text == "menu"] == ["noise"]

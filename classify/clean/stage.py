@@ -6,10 +6,29 @@ from classify.clean.blocks import block_threshold, score_html
 from classify.clean.lines import classify_lines
 from classify.clean.options import CleanOptions
 from classify.clean.repetition import SourceLineCounts, document_source, line_key
+from classify.clean.rules import SENTENCE_END, rule_reason
 from classify.document import CONTENT, NOISE, Document, Line
 
 FURNITURE_REASON = "page furniture (inside <{tag}>, not scored)"
 HEADLINE_REASON = "page headline (kept although the block classifier scored it {score:.2f})"
+PROSE_REASON = "kept: the page's only prose (the block classifier dropped every block)"
+PROSE_MIN_WORDS = 8
+
+
+def _is_prose(text: str) -> bool:
+    """Sentence-like by its text alone: enough words, sentence punctuation, no noise rule."""
+    return len(text.split()) >= PROSE_MIN_WORDS and bool(SENTENCE_END.search(text)) and rule_reason(text) is None
+
+
+def _keep_prose_of_emptied_page(lines: list[Line]) -> None:
+    """A page is rarely all furniture: when the block classifier (trained on other sites' layouts)
+    drops every block, the prose blocks are kept, since losing an article is worse than keeping
+    a stray paragraph."""
+    if any(line.kept for line in lines):
+        return
+    for line in lines:
+        if line.status == NOISE and line.reason.startswith("HTML block") and _is_prose(line.text):
+            line.status, line.reason = CONTENT, PROSE_REASON
 
 
 def _split(doc: Document, models_dir: str | None = None) -> tuple[list[Line], int | None, list[str | None]]:
@@ -70,6 +89,8 @@ def clean_documents(
         for line, tag in zip(doc.lines, tags):
             if tag is not None and line.status == NOISE and line.reason.startswith("HTML block"):
                 line.reason = FURNITURE_REASON.format(tag=tag)
+        if is_html:
+            _keep_prose_of_emptied_page(doc.lines)
         if options.keep_title and headline is not None and not doc.lines[headline].kept:
             line = doc.lines[headline]
             line.status, line.reason = CONTENT, HEADLINE_REASON.format(score=line.score)
