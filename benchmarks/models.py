@@ -1,8 +1,9 @@
 """Benchmark of the topic and stance models against TF-IDF + LinearSVC, fastText and the majority
 class, prediction speed, and robustness to web noise.
 
-    python benchmarks/models.py            # all sets, speed on ~3,000 documents, robustness; ~5 min on 2 cores
-    python benchmarks/models.py --quick    # speed on ~1,000 documents, robustness on fewer quotes
+    python benchmarks/models.py            # all sets, speed on 3,000 documents, robustness: ~14 min on
+                                           # 2 cores shared with other jobs (fastText's grid is most of it)
+    python benchmarks/models.py --quick    # speed on 1,000 documents, robustness on 500 quotes
 
 Writes benchmarks/results/models.json, models.md, models.png and models_robustness.png. fastText
 comes from the `bench` extra (fasttext-wheel); when it is missing the table says so.
