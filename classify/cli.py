@@ -218,6 +218,8 @@ def clean(
     max_bytes: int = MAX_BYTES,
     max_line_chars: int = MAX_LINE_CHARS,
     favor: Favor = FAVOR,
+    min_source_repeats: int = typer.Option(3, min=2, help="A line found in this many documents of one source (in a batch) is boilerplate."),
+    keep_title: bool = typer.Option(True, help="Keep an HTML page's headline."),
     jobs: int = JOBS,
     batch_size: int = BATCH_SIZE,
     checkpoint_every: int = CHECKPOINT_EVERY,
@@ -226,8 +228,8 @@ def clean(
 ) -> None:
     """Strip web noise only (HTML or text in; clean text and per-line annotations out)."""
     options = RunOptions(
-        clean=CleanOptions(favor=favor.value), batch_size=batch_size, jobs=jobs,
-        checkpoint_every=checkpoint_every, stages=("clean",),
+        clean=CleanOptions(favor=favor.value, min_source_repeats=min_source_repeats, keep_title=keep_title),
+        batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every, stages=("clean",),
     )
     read = ReadOptions(glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars)
     _execute(inputs, output, fmt, read, options, resume, quiet)
