@@ -217,3 +217,12 @@ def test_a_page_is_not_emptied_of_its_prose():
     assert doc.clean_text() == article
     assert [line.reason for line in doc.lines if line.kept][0].startswith("kept: the page's only prose")
     assert [line.status for line in doc.lines if line.text == "menu"] == ["noise"]
+
+
+def test_a_long_article_line_with_an_inline_promo_is_kept():
+    from classify.clean.rules import rule_reason
+
+    sentence = "Le gouvernement a annoncé de nouvelles mesures pour soutenir les agriculteurs de la région. "
+    article = sentence * 8 + "Abonnez-vous à notre newsletter. " + sentence * 8
+    assert rule_reason(article) is None
+    assert rule_reason("Abonnez-vous à notre newsletter pour recevoir les dernières nouvelles.") is not None

@@ -35,6 +35,9 @@ _BOILERPLATE_CUES = re.compile(
 )  # matched against the lower-cased line: ten times faster than re.I on this alternation
 
 
+MAX_NOTICE_WORDS = 60
+
+
 @lru_cache(maxsize=8192)  # a pure function; features and verdicts both ask about each line
 def rule_reason(text: str) -> str | None:
     """The reason a line is noise by an explicit rule, or None when no rule applies."""
@@ -46,9 +49,11 @@ def rule_reason(text: str) -> str | None:
     if _CREDIT.match(stripped):
         return "photo/source credit"
     lower = stripped.lower()
-    if _BOILERPLATE_CUES.search(lower):
-        return "boilerplate phrase (reprint, subscribe, read-more, copyright)"
     words = _WORD.findall(stripped)
+    # A notice is a sentence or two; a longer line that mentions "subscribe" is an article paragraph
+    # (a one-line article with an in-line promo must not lose its body).
+    if len(words) <= MAX_NOTICE_WORDS and _BOILERPLATE_CUES.search(lower):
+        return "boilerplate phrase (reprint, subscribe, read-more, copyright)"
     if _CALL_TO_ACTION_TAIL.search(stripped[-4:]) and len(words) < 12:
         return "link label with an arrow (call to action)"
     if len(words) < 8 and _DOMAIN.search(lower) and not SENTENCE_END.search(stripped):
