@@ -1,8 +1,9 @@
 """The whole job: read -> clean -> dedup -> classify -> write, over streaming batches.
 
-Cleaning (and language identification on the cleaned text) is per batch and runs in parallel
-worker processes with joblib; deduplication keeps corpus-wide state and classification is
-vectorised, so both run in this process, batch after batch, in input order.
+Per-document work runs in parallel worker processes with joblib: cleaning, language
+identification of the cleaned text, the dedup sketch (shingles and signatures), and
+classification unless it must read the dedup flags (--drop-duplicates). Matching against the
+corpus-wide dedup index runs in this process, batch after batch, in input order.
 A stage that fails on a batch is retried document by document, and a document that still fails
 becomes an error record naming the stage: every input ends up in the output or in the errors.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from classify.dedup.minhash import MinHasher
 from classify.dedup.stage import BatchItems, batch_items
 from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
-from classify.models import classify_documents, load_models
+from classify.models import ModelBundle, classify_documents, load_models
 from classify.readers import ReadOptions, read_documents
 
 Batch = list[Document | ErrorRecord]
@@ -110,10 +112,25 @@ def prepare_batch(batch: Batch, options: RunOptions) -> tuple[list[Document], li
     return guarded("clean", clean_and_identify, docs, errors), errors, len(batch)
 
 
-def prepare_and_sketch(batch: Batch, options: RunOptions) -> tuple[list[Document], list[ErrorRecord], int, BatchItems | None]:
-    """`prepare_batch`, plus the batch's dedup items (shingles and signatures, the costly and
-    stateless part of dedup) so that they too are computed in the worker. None when dedup is off
-    or failed here: the dedup stage then computes them itself and reports what fails."""
+@lru_cache(maxsize=2)
+def worker_models(directory: str | None) -> ModelBundle:
+    """The models, loaded once per worker process (a read-only cache keyed by directory)."""
+    return load_models(Path(directory) if directory else None)
+
+
+def classifies_in_worker(options: RunOptions) -> bool:
+    """Classification reads the dedup flags only when duplicates are dropped before it; otherwise
+    it is per-document work and runs in the workers, beside the cleaning."""
+    return "classify" in options.stages and not options.drop_duplicates
+
+
+def prepare_in_worker(
+    batch: Batch, options: RunOptions
+) -> tuple[list[Document], list[ErrorRecord], int, BatchItems | None]:
+    """All of a batch's work that needs no corpus-wide state, for a worker process: `prepare_batch`,
+    the dedup sketch (shingles and signatures: the costly, stateless part of dedup), and
+    classification when `classifies_in_worker`. The sketch is None when dedup is off or failed
+    here: the dedup stage then computes it itself and reports what fails."""
     docs, errors, n_items = prepare_batch(batch, options)
     items = None
     if "dedup" in options.stages:
@@ -121,6 +138,10 @@ def prepare_and_sketch(batch: Batch, options: RunOptions) -> tuple[list[Document
             items = batch_items(docs, options.dedup, MinHasher(options.dedup.num_perm, options.dedup.seed))
         except Exception:  # noqa: BLE001 - recomputed (and reported per document) by the dedup stage
             items = None
+    if classifies_in_worker(options):
+        models = worker_models(str(options.models_dir) if options.models_dir else None)
+        threads = None if options.jobs == 1 else 1  # worker processes already use the cores
+        docs = guarded("classify", lambda chunk: classify_documents(chunk, models, options.target, False, threads), docs, errors)
     return docs, errors, n_items, items
 
 
@@ -148,13 +169,13 @@ def run(
     summary = RunSummary(**sink.summary)
     items = islice(read_documents(inputs, options.read), sink.items_done, None)
     prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(prepare_and_sketch)(batch, options) for batch in batched(items, options.batch_size)
+        delayed(prepare_in_worker)(batch, options) for batch in batched(items, options.batch_size)
     )
     for docs, errors, n_items, sketch in prepared:
         if dedup:
             # The batch uses the worker's sketch; a retry of a single document sketches it anew.
             docs = guarded("dedup", lambda chunk: dedup.process(chunk, sketch if chunk is docs else None), docs, errors)
-        if models:
+        if models and not classifies_in_worker(options):
             docs = guarded(
                 "classify",
                 lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates),
