@@ -27,7 +27,6 @@ import os
 import platform
 import random
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -46,6 +45,13 @@ CONFIGS = {
     "jobs 2": ["--jobs", "2"],
     "dask 2 workers": ["--engine", "dask", "--workers", "2"],
 }
+_MEASURE = (
+    "import json, resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(json.dumps({'maxrss_kib': u.ru_maxrss, 'cpu_seconds': u.ru_utime + u.ru_stime}))\n"
+    "sys.exit(code)\n"
+)
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[А-ЯЁA-Z«\"])")
 
 
@@ -105,13 +111,14 @@ def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
     if "--engine" not in args:  # the local engine saves its dedup index: its size is the state that grows
         index.unlink(missing_ok=True)
         command += ["--index", str(index)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    # A fresh wrapper process per run: its RUSAGE_CHILDREN covers this run's process tree only
+    # (ru_maxrss is the largest process of the tree, KiB on Linux).
+    result = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode not in (0, 1):
         raise RuntimeError(f"{label} failed ({result.returncode}): {result.stderr[-2000:]}")
+    usage = json.loads(result.stdout.strip().splitlines()[-1])
     documents = sum(1 for _ in open(out, encoding="utf-8"))
     digest = _sha256(out)
     out.unlink()
@@ -122,10 +129,8 @@ def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
         "documents": documents,
         "seconds": round(seconds, 2),
         "docs_per_second": round(documents / seconds, 1),
-        # ru_maxrss of children is the largest single process seen so far (KiB on Linux).
-        "peak_rss_mb": round(max(after.ru_maxrss, 0) / 1024, 1),
-        "peak_rss_grew": after.ru_maxrss > before.ru_maxrss,
-        "cpu_seconds": round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 1),
+        "peak_rss_mb": round(usage["maxrss_kib"] / 1024, 1),
+        "cpu_seconds": round(usage["cpu_seconds"], 1),
         "dedup_index_mb": index_mb,
         "output_sha256": digest,
     }
