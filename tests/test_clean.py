@@ -226,3 +226,23 @@ def test_a_long_article_line_with_an_inline_promo_is_kept():
     article = sentence * 8 + "Abonnez-vous à notre newsletter. " + sentence * 8
     assert rule_reason(article) is None
     assert rule_reason("Abonnez-vous à notre newsletter pour recevoir les dernières nouvelles.") is not None
+
+
+def test_the_kept_headline_is_the_h1_even_after_pruned_furniture():
+    """The headline's line index must survive the nav/header lines inserted before it."""
+    from classify.clean import clean_documents
+    from classify.document import Document
+
+    paragraphs = "".join(
+        f"<p>Стороны обсудили итоги миссии и планы сотрудничества на следующий год, пункт {i}.</p>" for i in range(4)
+    )
+    html = (
+        "<html><head><title>Президент принял генсека</title></head><body>"
+        "<header><a href=/>Главная</a></header><nav><a href=/p>Политика</a></nav>"
+        f"<main><article><h1>Президент принял генсека</h1>{paragraphs}<div>Поделиться</div></article></main></body></html>"
+    )
+    doc = Document(id="h", text=html, source="h.html", format="html")
+    clean_documents([doc])
+    kept = [line.text for line in doc.lines if line.kept]
+    assert kept[0] == "Президент принял генсека"
+    assert "Поделиться" not in kept

@@ -37,7 +37,8 @@ def score_html(html: str, models_dir: str | None = None) -> ScoredPage:
     if model.feature_names != block_feature_names():
         raise ValueError("models/clean_blocks was built with other features: rebuild it")
     block_scores = model.predict_proba(block_features(page))[:, 1] if page.blocks else np.zeros(0)
-    headline = headline_block(page)
+    headline = headline_block(page)  # index among the blocks; its line index is found below
+    headline_line = None
     texts: list[str] = []
     scores: list[float] = []
     furniture: list[str | None] = []
@@ -52,11 +53,11 @@ def score_html(html: str, models_dir: str | None = None) -> ScoredPage:
         if index == len(page.blocks):
             break
         if index == headline:
-            headline = len(texts)
+            headline_line = len(texts)
         texts.append(page.blocks[index].text)
         scores.append(float(block_scores[index]))
         furniture.append(None)
-    return ScoredPage(texts, np.asarray(scores), furniture, headline)
+    return ScoredPage(texts, np.asarray(scores), furniture, headline_line)
 
 
 def block_threshold(favor: str, models_dir: str | None = None) -> float:
