@@ -36,7 +36,20 @@ class AtomicFile:
         self.tmp.unlink(missing_ok=True)
 
 
-class JsonlWriter:
+class _RecordWriter:
+    """Context-manager protocol of the writers: commit on success, discard the temporary on error."""
+
+    def close(self, commit: bool = True) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(commit=exc_type is None)
+
+
+class JsonlWriter(_RecordWriter):
     """One JSON object per line. Path "-" writes to standard output (not atomic, by nature)."""
 
     def __init__(self, path: Path | str) -> None:
@@ -58,12 +71,6 @@ class JsonlWriter:
             return
         self._stream.close()
         self._atomic.commit() if commit else self._atomic.discard()
-
-    def __enter__(self) -> JsonlWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(commit=exc_type is None)
 
 
 def _parquet_schema():
@@ -109,7 +116,7 @@ def _parquet_schema():
     )
 
 
-class ParquetWriter:
+class ParquetWriter(_RecordWriter):
     """Columnar output with a fixed schema (see README), one row group per written batch."""
 
     def __init__(self, path: Path | str) -> None:
@@ -138,12 +145,6 @@ class ParquetWriter:
     def close(self, commit: bool = True) -> None:
         self._writer.close()
         self._atomic.commit() if commit else self._atomic.discard()
-
-    def __enter__(self) -> ParquetWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(commit=exc_type is None)
 
 
 def open_writer(path: Path | str, fmt: str = "jsonl") -> JsonlWriter | ParquetWriter:
