@@ -40,18 +40,21 @@ STOPWORDS: dict[str, frozenset[str]] = {
 }
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-_FRENCH_LETTERS = set("éèêëàâçîïôûùœÉÈÊÀÇ")
+_KAZAKH_LETTERS = re.compile("[әғқңөұүһіӘҒҚҢӨҰҮҺІ]")
+_FRENCH_LETTERS = re.compile("[éèêëàâçîïôûùœÉÈÊÀÇ]")
+# A few thousand characters decide the language of a news article; reading more only costs time.
+SAMPLE_CHARS = 6000
 
 
 def detect_language(text: str) -> str:
     """Return "ru", "kk", "fr", "en", or "und" when the text has too few letters to tell."""
-    words = [w.lower() for w in _WORD.findall(text[:20000])]
+    sample = text[:SAMPLE_CHARS]
+    words = _WORD.findall(sample.lower())
     if len(words) < 2:
         return "und"
     cyrillic = sum(1 for w in words if "\u0400" <= w[0] <= "\u04ff")
     if cyrillic * 2 >= len(words):
-        kazakh_chars = sum(1 for ch in text[:20000] if ch in _KAZAKH_LETTERS)
+        kazakh_chars = len(_KAZAKH_LETTERS.findall(sample))
         kk_hits = sum(1 for w in words if w in STOPWORDS["kk"])
         ru_hits = sum(1 for w in words if w in STOPWORDS["ru"])
         # Kazakh-specific letters are rare in Russian text (names only): a few per hundred words decide.
@@ -60,7 +63,7 @@ def detect_language(text: str) -> str:
         return "ru"
     fr_hits = sum(1 for w in words if w in STOPWORDS["fr"])
     en_hits = sum(1 for w in words if w in STOPWORDS["en"])
-    fr_hits += sum(1 for ch in text[:20000] if ch in _FRENCH_LETTERS) * 0.5
+    fr_hits += len(_FRENCH_LETTERS.findall(sample)) * 0.5
     if fr_hits == en_hits == 0:
         return "und"
     return "fr" if fr_hits > en_hits else "en"
