@@ -29,8 +29,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
-from scipy.stats import binom
 
 from classify.dedup.minhash import band_keys
 from classify.dedup.shingles import ShingleSets, concatenated_ranges, fmix64, sort_within_groups
@@ -42,6 +43,19 @@ ID_LIMIT = np.iinfo(ID_DTYPE).max
 _PAIR_CHUNK_ELEMENTS = 1 << 22  # set elements sorted at once when verifying pairs
 _SKETCH_MISS_RATE = 1e-4  # chance that the b-bit filter drops a pair right at the threshold
 
+
+
+def binomial_quantile(q: float, n: int, p: float) -> int:
+    """Smallest k with P(Binomial(n, p) <= k) >= q, from the log-pmf
+    log C(n, k) + k log p + (n - k) log(1 - p) (exact summation; n is a few hundred at most)."""
+    total = 0.0
+    for k in range(n + 1):
+        total += math.exp(
+            math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * math.log(p) + (n - k) * math.log1p(-p)
+        )
+        if total >= q:
+            return k
+    return n
 
 class GrowableArray:
     """A 1-d numpy array with amortised O(1) append (capacity doubles)."""
@@ -297,7 +311,7 @@ class NearDuplicateIndex:
         self.candidate_cap = candidate_cap
         self.num_perm = bands * rows  # signature values the sketch keeps (the banded ones)
         agree_at_threshold = threshold + (1.0 - threshold) / 256
-        self.min_sketch_agreement = int(binom.ppf(_SKETCH_MISS_RATE, self.num_perm, agree_at_threshold))
+        self.min_sketch_agreement = binomial_quantile(_SKETCH_MISS_RATE, self.num_perm, agree_at_threshold)
         self._sketches = GrowableArray(np.uint8)  # per set row: the low byte of its signature values
         self.store = store if store is not None else HashSetStore()
         self._set_row = GrowableArray(ID_DTYPE)  # item -> row of its set (copies share a row)
