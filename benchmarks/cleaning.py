@@ -238,7 +238,7 @@ def telegram_task(limit: int | None) -> dict:
     for channel, texts in per_channel.items():
         counter = Counter()
         for text in texts:
-            counter.update({line_key(line) for line in text.splitlines()} - {""})
+            counter.update({line_key(line) for line in text.splitlines()} - {0})
         frequency[channel] = counter
 
     def measure(cleaned: list[Document]) -> dict:

@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 from classify.clean import CleanOptions, clean_document, clean_documents, split_lines
@@ -118,8 +120,8 @@ def test_persistent_counts_carry_evidence_across_batches(tmp_path: Path) -> None
     counts = SourceLineCounts()
     for i in range(2):
         clean_documents([Document(id=str(i), text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"})], counts=counts)
-    counts.save(tmp_path / "counts.json")
-    reloaded = SourceLineCounts.load(tmp_path / "counts.json")
+    counts.save(tmp_path / "counts.npz")
+    reloaded = SourceLineCounts.load(tmp_path / "counts.npz")
     doc = Document(id="3", text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"})
     clean_documents([doc], counts=reloaded)
     assert doc.lines[-1].status == NOISE and "repeated in 3" in doc.lines[-1].reason
@@ -128,7 +130,43 @@ def test_persistent_counts_carry_evidence_across_batches(tmp_path: Path) -> None
 def test_line_key_ignores_case_digits_and_punctuation() -> None:
     assert line_key("USD: 517.3 / 519.9") == line_key("usd 601,1 / 602,2")
     assert line_key("Подписывайтесь!") != line_key("Подпишитесь")
-    assert line_key("  ---  ") == ""
+    assert line_key("  ---  ") == 0  # no letters or digits: never counted
+
+
+def test_counts_merged_from_parts_equal_counts_of_the_whole() -> None:
+    rng = np.random.default_rng(0)
+    docs = [
+        Document(id=str(i), text="\n".join(f"row {'q' * (k + 1)}" for k in rng.integers(0, 40, size=12)), source="x",
+                 metadata={"source": f"site-{i % 3}"})
+        for i in range(300)
+    ]
+    whole = SourceLineCounts().add_documents(docs)
+    merged = SourceLineCounts()
+    for begin in range(0, 300, 70):
+        merged.update(SourceLineCounts().add_documents(docs[begin : begin + 70]))
+    for source in ("site-0", "site-1", "site-2"):
+        keys = [line_key(f"row {'q' * (k + 1)}") for k in range(40)]
+        expected = [sum(1 for doc in docs if doc.metadata["source"] == source and f"row {'q' * (k + 1)}" in doc.text.split("\n"))
+                    for k in range(40)]
+        assert whole.counts_for(source, keys).tolist() == expected
+        assert merged.counts_for(source, keys).tolist() == expected
+    assert merged.documents == whole.documents
+    assert whole.count("site-9", line_key("row q")) == 0  # another source's lines are not its own
+
+
+def test_complete_counts_are_looked_up_not_added_to() -> None:
+    signature = "Our journalists work every day so that you can read independent news from the region."
+    bodies = [
+        "The council approved the new budget on Tuesday after a long debate about schools and roads.",
+        "Farmers in the valley expect a record harvest this autumn thanks to a mild and rainy summer.",
+        "The city museum reopened its doors after two years of renovation with a new modern art wing.",
+    ]
+    docs = [Document(id=str(i), text=f"{body}\n{signature}", source="x", metadata={"source": "s"}) for i, body in enumerate(bodies)]
+    corpus = SourceLineCounts(complete=True).add_documents(docs).repeated(3)
+    assert len(corpus) == 1 and corpus.complete  # only the signature recurs in >= 3 documents
+    clean_documents(docs[:1], counts=corpus)  # one document per batch, yet the corpus's evidence
+    assert "repeated in 3" in docs[0].lines[-1].reason
+    assert corpus.count("s", line_key(signature)) == 3  # not counted twice
 
 
 def test_document_source_prefers_metadata_then_site_then_directory() -> None:

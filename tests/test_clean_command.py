@@ -40,7 +40,7 @@ def test_repetition_counts_persist_over_batches(tmp_path: Path) -> None:
     for i, body in enumerate(bodies):  # one document per batch: only the persistent counts see the repetition
         doc = Document(id=str(i), text=f"{body}\n{signature}", source=f"in/{i}.txt", metadata={"source": "site"})
         docs += clean_documents([doc], CleanOptions(), counts)
-    path = tmp_path / "counts.json"
+    path = tmp_path / "counts.npz"
     counts.save(path)
     assert SourceLineCounts.load(path).count("site", line_key(signature)) == 3
     assert [line.status for line in docs[-1].lines] == ["content", "noise"]

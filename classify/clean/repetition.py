@@ -6,8 +6,9 @@ The evidence is a document frequency per source: for each source, how many disti
 contain each normalised line. Normalisation (case-folding, digits to 0, punctuation and emoji
 dropped) makes a ticker line with today's rates and one with yesterday's the same line.
 
-`SourceLineCounts` is the persistent form: it can be updated batch after batch and saved as JSON,
-so a corpus processed in pieces still sees its repetitions.
+`SourceLineCounts` holds these frequencies for a whole corpus in numpy arrays (12 bytes per
+distinct line of a source), can be filled in parallel parts and merged, and is saved as `.npz`
+beside a persistent dedup index, so successive runs see each other's repetitions.
 """
 
 from __future__ import annotations
@@ -15,20 +16,36 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
+
+from classify.clean.html import render_page
 from classify.document import Document
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _DIGITS = re.compile(r"\d")
+_FLUSH_KEYS = 1 << 20  # buffered (key, count) pairs merged into the sorted arrays at once
+_FORMAT = "classify-source-line-counts/1"
 
 
-def line_key(text: str) -> str:
-    """A short stable key of a line's normalised form (case, digits, punctuation ignored)."""
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def line_key(text: str) -> int:
+    """A 64-bit key of a line's normalised form (case, digits, punctuation ignored); 0 for a line
+    with neither letters nor digits, which is never counted."""
     normal = _NON_WORD.sub(" ", _DIGITS.sub("0", text.casefold())).strip()
-    return hashlib.blake2b(normal.encode("utf-8"), digest_size=8).hexdigest() if normal else ""
+    return _hash64(normal) or 1 if normal else 0
+
+
+def source_key(source: str) -> np.uint64:
+    """The key a source's line keys are XOR-ed with, so one array holds every source's lines."""
+    return np.uint64(_hash64("source\x00" + source))
 
 
 def document_source(doc: Document) -> str:
@@ -45,31 +62,118 @@ def document_source(doc: Document) -> str:
     return str(Path(path).parent)
 
 
+def document_line_texts(doc: Document) -> list[str]:
+    """The lines the cleaner will judge: the text's own lines, or an HTML page's blocks and pruned
+    furniture (rendered, not scored: counting needs only their text)."""
+    if doc.lines:
+        return [line.text for line in doc.lines]
+    if doc.format != "html":
+        return doc.text.splitlines()
+    page = render_page(doc.text, prune=True)
+    return [block.text for block in page.blocks] + [pruned.text for pruned in page.pruned]
+
+
 class SourceLineCounts:
-    """Per source: number of documents seen, and in how many of them each line key occurs."""
+    """Per source: the number of documents seen, and in how many of them each line occurs.
 
-    def __init__(self) -> None:
+    Stored as one sorted uint64 array of pair keys, key(source, line) = line_key(line) XOR
+    source_key(source), with a uint32 array of document counts; additions are buffered and merged
+    into the sorted arrays in bulk (a searchsorted merge, linear in the array size).
+
+    complete: the counts already cover every document that will be cleaned with them (built by
+        a counting pass over the whole corpus), so the cleaner looks them up without adding its
+        batch again. Incomplete counts are updated with each batch as it is cleaned.
+    """
+
+    def __init__(self, complete: bool = False) -> None:
+        self.complete = complete
         self.documents: Counter = Counter()
-        self.lines: dict[str, Counter] = defaultdict(Counter)
+        self.keys_ = np.zeros(0, dtype=np.uint64)
+        self.counts_ = np.zeros(0, dtype=np.uint32)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_size = 0
 
-    def add(self, source: str, keys: list[str]) -> None:
+    def __len__(self) -> int:
+        self._flush()
+        return len(self.keys_)
+
+    def add(self, source: str, keys: Iterable[int]) -> None:
         """Count one document's lines, given as `line_key`s (each distinct line once)."""
+        distinct = np.unique(np.fromiter(keys, dtype=np.uint64))
+        distinct = distinct[distinct != 0] ^ source_key(source)
         self.documents[source] += 1
-        self.lines[source].update(set(keys) - {""})
+        self._buffer(distinct, np.ones(len(distinct), dtype=np.uint32))
 
-    def count(self, source: str, key: str) -> int:
+    def add_documents(self, docs: Iterable[Document]) -> SourceLineCounts:
+        """Count the lines of `docs` (see `document_line_texts`); returns self."""
+        for doc in docs:
+            self.add(document_source(doc), (line_key(text) for text in document_line_texts(doc)))
+        return self
+
+    def update(self, other: SourceLineCounts) -> SourceLineCounts:
+        """Add another part's counts (from another batch, worker or run); returns self."""
+        other._flush()
+        self.documents.update(other.documents)
+        self._buffer(other.keys_, other.counts_)
+        return self
+
+    def counts_for(self, source: str, keys: Iterable[int]) -> np.ndarray:
+        """For each `line_key`, in how many documents of `source` that line occurs."""
+        self._flush()
+        keys = np.fromiter(keys, dtype=np.uint64)
+        pairs = keys ^ source_key(source)
+        where = np.minimum(np.searchsorted(self.keys_, pairs), max(len(self.keys_) - 1, 0))
+        found = (keys != 0) & (self.keys_[where] == pairs) if len(self.keys_) else np.zeros(len(keys), bool)
+        return np.where(found, self.counts_[where] if len(self.keys_) else 0, 0).astype(np.int64)
+
+    def count(self, source: str, key: int) -> int:
         """In how many documents of `source` the line with this `line_key` occurs."""
-        return self.lines[source][key] if key and source in self.lines else 0
+        return int(self.counts_for(source, [key])[0])
+
+    def repeated(self, min_count: int) -> SourceLineCounts:
+        """A copy holding only lines seen in >= `min_count` documents: all the cleaner needs to
+        look up, and small enough to ship to every worker."""
+        self._flush()
+        keep = self.counts_ >= min_count
+        copy = SourceLineCounts(complete=self.complete)
+        copy.documents = Counter(self.documents)
+        copy.keys_, copy.counts_ = self.keys_[keep], self.counts_[keep]
+        return copy
+
+    def _buffer(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        self._pending.append((keys, counts))
+        self._pending_size += len(keys)
+        if self._pending_size >= _FLUSH_KEYS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        keys, inverse = np.unique(np.concatenate([k for k, _ in self._pending]), return_inverse=True)
+        counts = np.bincount(inverse, weights=np.concatenate([c for _, c in self._pending]), minlength=len(keys))
+        self._pending, self._pending_size = [], 0
+        where = np.searchsorted(self.keys_, keys)
+        hit = where < len(self.keys_)
+        hit[hit] = self.keys_[where[hit]] == keys[hit]
+        self.counts_[where[hit]] += counts[hit].astype(np.uint32)
+        self.keys_ = np.insert(self.keys_, where[~hit], keys[~hit])
+        self.counts_ = np.insert(self.counts_, where[~hit], counts[~hit].astype(np.uint32))
 
     def save(self, path: str | Path) -> None:
-        data = {"documents": dict(self.documents), "lines": {s: dict(c) for s, c in self.lines.items()}}
-        Path(path).write_text(json.dumps(data))
+        """Write the counts to `path` (an `.npz` of arrays and a JSON header; no pickle)."""
+        self._flush()
+        header = {"format": _FORMAT, "documents": dict(self.documents)}
+        with open(path, "wb") as out:
+            np.savez(out, header=np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
+                     keys=self.keys_, counts=self.counts_)
 
     @classmethod
     def load(cls, path: str | Path) -> SourceLineCounts:
-        data = json.loads(Path(path).read_text())
-        counts = cls()
-        counts.documents.update(data["documents"])
-        for source, lines in data["lines"].items():
-            counts.lines[source].update(lines)
+        with np.load(path, allow_pickle=False) as arrays:
+            header = json.loads(arrays["header"].tobytes().decode("utf-8"))
+            if header.get("format") != _FORMAT:
+                raise ValueError(f"{path} is not a {_FORMAT} file")
+            counts = cls()
+            counts.documents.update(header["documents"])
+            counts.keys_, counts.counts_ = arrays["keys"], arrays["counts"]
         return counts

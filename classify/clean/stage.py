@@ -59,9 +59,10 @@ def clean_documents(
     """Mark every line of every document content / noise (with a reason) / blank.
 
     Documents without lines are split first (HTML: main-content blocks scored by the block model).
-    Lines found in >= options.min_source_repeats documents of the same source are noise. Pass a
-    persistent `counts` to accumulate that evidence over several batches (it is updated with this
-    batch); by default the batch alone is counted.
+    Lines found in >= options.min_source_repeats documents of the same source are noise. The
+    evidence is `counts`: by default the batch alone is counted; counts carried over several
+    batches are updated with this batch first, unless they are `complete` (a counting pass over
+    the whole corpus already included it; see `classify.pipeline`).
     """
     options = options or CleanOptions()
     counts = counts if counts is not None else SourceLineCounts()
@@ -75,14 +76,15 @@ def clean_documents(
         headlines.append(headline)
         furniture.append(tags)
         keys.append([line_key(line.text) for line in doc.lines])
-        counts.add(document_source(doc), keys[-1])
+        if not counts.complete:
+            counts.add(document_source(doc), keys[-1])
     for doc, headline, tags, doc_keys in zip(docs, headlines, furniture, keys):
         source = document_source(doc)
         is_html = doc.format == "html"
         classify_lines(
             doc.lines,
             options,
-            repeats=[counts.count(source, key) for key in doc_keys],
+            repeats=counts.counts_for(source, doc_keys).tolist(),
             threshold=block_threshold(options.favor, options.models_dir) if is_html else None,
             scorer="HTML block classifier" if is_html else "line classifier",
         )
