@@ -52,6 +52,11 @@ class Engine(str, Enum):
     dask = "dask"
 
 
+class Repetition(str, Enum):
+    corpus = "corpus"
+    batch = "batch"
+
+
 class Favor(str, Enum):
     precision = "precision"
     balanced = "balanced"
@@ -76,6 +81,11 @@ JOBS = typer.Option(1, "--jobs", "-j", min=-1, help="Worker processes for cleani
 BATCH_SIZE = typer.Option(256, min=1, help="Documents per streaming batch.")
 CHECKPOINT_EVERY = typer.Option(64, min=1, help="Batches between checkpoints of a resumable run.")
 RESUME = typer.Option(False, help="Go on with an interrupted run (same inputs and options) from its last checkpoint.")
+REPETITION = typer.Option(
+    Repetition.corpus,
+    help="Count lines repeated in a source (site, channel, directory) over the whole corpus (a first, "
+    "counting pass; stdin: per batch) or within each batch.",
+)
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary table.")
 
 
@@ -181,6 +191,7 @@ def run(
     max_bytes: int = MAX_BYTES,
     max_line_chars: int = MAX_LINE_CHARS,
     favor: Favor = FAVOR,
+    repetition: Repetition = REPETITION,
     threshold: float = THRESHOLD,
     document_threshold: float = DOCUMENT_THRESHOLD,
     drop_duplicates: bool = DROP_DUPLICATES,
@@ -202,6 +213,7 @@ def run(
         dedup=DedupOptions(threshold=threshold, document_threshold=document_threshold),
         drop_duplicates=drop_duplicates, target=target, models_dir=models, index_path=index,
         batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every, stages=STAGES,
+        repetition=repetition.value,
     )
     read = ReadOptions(glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars)
     _execute(inputs, output, fmt, read, options, resume, quiet, engine, scheduler, workers)
@@ -218,7 +230,8 @@ def clean(
     max_bytes: int = MAX_BYTES,
     max_line_chars: int = MAX_LINE_CHARS,
     favor: Favor = FAVOR,
-    min_source_repeats: int = typer.Option(3, min=2, help="A line found in this many documents of one source (in a batch) is boilerplate."),
+    repetition: Repetition = REPETITION,
+    min_source_repeats: int = typer.Option(3, min=2, help="A line found in this many documents of one source is boilerplate."),
     keep_title: bool = typer.Option(True, help="Keep an HTML page's headline."),
     jobs: int = JOBS,
     batch_size: int = BATCH_SIZE,
@@ -230,6 +243,7 @@ def clean(
     options = RunOptions(
         clean=CleanOptions(favor=favor.value, min_source_repeats=min_source_repeats, keep_title=keep_title),
         batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every, stages=("clean",),
+        repetition=repetition.value,
     )
     read = ReadOptions(glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars)
     _execute(inputs, output, fmt, read, options, resume, quiet)
@@ -247,6 +261,7 @@ def dedup(
     max_line_chars: int = MAX_LINE_CHARS,
     clean_first: bool = typer.Option(True, "--clean/--no-clean", help="Strip web noise first (else every non-blank line is a paragraph)."),
     favor: Favor = FAVOR,
+    repetition: Repetition = REPETITION,
     threshold: float = THRESHOLD,
     document_threshold: float = DOCUMENT_THRESHOLD,
     shingle_size: int = typer.Option(DEFAULT_DEDUP.shingle_size, min=1, help="Words per shingle."),
@@ -271,7 +286,7 @@ def dedup(
     options = RunOptions(
         clean=CleanOptions(favor=favor.value), dedup=dedup_options, drop_duplicates=drop_duplicates,
         index_path=index, batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every,
-        stages=("clean", "dedup") if clean_first else ("dedup",),
+        stages=("clean", "dedup") if clean_first else ("dedup",), repetition=repetition.value,
     )
     read = ReadOptions(glob=glob, text_field=text_field, id_field=id_field, max_bytes=max_bytes, max_line_chars=max_line_chars)
     _execute(inputs, output, fmt, read, options, resume, quiet)

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
+from classify.clean.repetition import SourceLineCounts
 from classify.dedup import Deduplicator
 from classify.dedup.index import ID_DTYPE, NearDuplicateIndex, _Forest, earlier_in_batch, pair_jaccard, set_fingerprints
 from classify.dedup.minhash import MinHasher, band_keys
@@ -48,7 +49,7 @@ from classify.dedup.shingles import ShingleSets
 from classify.dedup.stage import batch_items
 from classify.models import classify_documents, load_models
 from classify.document import Document, DuplicateRef, ErrorRecord
-from classify.pipeline import Batch, RunOptions, RunSummary, batched, guarded, prepare_batch
+from classify.pipeline import Batch, RunOptions, RunSummary, batched, count_batch_lines, guarded, prepare_batch
 from classify.readers import read_documents
 from classify.writers import JsonlWriter, open_writer, write_documents, write_errors
 
@@ -138,12 +139,37 @@ def batch_item_sets(docs: list[Document], options: RunOptions, minhasher: MinHas
     )
 
 
-def prepare_partition(batches: list[Batch], options: RunOptions) -> Partition:
-    """Clean, identify the language, and (with the dedup stage) shingle and sign each batch."""
+def line_count_split(batches: list[Batch], parts: int) -> list[SourceLineCounts]:
+    """The map side of the line-count shuffle: the partition's source line counts, split by key."""
+    counts = SourceLineCounts()
+    for batch in batches:
+        counts.update(count_batch_lines(batch))
+    return counts.split(parts)
+
+
+def repeated_lines(*pieces: SourceLineCounts, min_count: int) -> SourceLineCounts:
+    """The reduce side: one key range's counts summed over the corpus, kept where they reach `min_count`."""
+    counts = SourceLineCounts()
+    for piece in pieces:
+        counts.update(piece)
+    return counts.repeated(min_count)
+
+
+def join_line_counts(*parts: SourceLineCounts) -> SourceLineCounts:
+    """The corpus's repeated lines, all key ranges together (complete: cleaning only looks them up)."""
+    counts = SourceLineCounts(complete=True)
+    for part in parts:
+        counts.update(part)
+    return counts
+
+
+def prepare_partition(batches: list[Batch], options: RunOptions, counts: SourceLineCounts | None = None) -> Partition:
+    """Clean (with the corpus's line `counts`, if counted), identify the language, and (with the
+    dedup stage) shingle and sign each batch."""
     minhasher = MinHasher(options.dedup.num_perm, options.dedup.seed)
     prepared, items = [], []
     for number, batch in enumerate(batches):
-        docs, errors, n_items = prepare_batch(batch, options)
+        docs, errors, n_items = prepare_batch(batch, options, counts)
         if "dedup" in options.stages:
             try:
                 items.append(batch_item_sets(docs, options, minhasher, number))
@@ -491,6 +517,20 @@ class _Dedup:
         return flags
 
 
+def _corpus_line_counts(client: Any, data: list[Any], inputs: list[str], options: RunOptions) -> Any:
+    """A future of the corpus's repeated lines (as `classify.pipeline.count_corpus_lines` finds
+    them, through a shuffle on line keys: no node holds every line's count), or None when
+    repetition is counted per batch."""
+    if "clean" not in options.stages or options.repetition != "corpus" or "-" in inputs or not data:
+        return None
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    reducers = max(1, min(len(data), 2 * workers))
+    splits = [client.submit(line_count_split, d, reducers, pure=False) for d in data]
+    pieces = _exchange(client, splits)
+    min_count = options.clean.min_source_repeats
+    return client.submit(join_line_counts, *[client.submit(repeated_lines, *p, min_count=min_count) for p in pieces.values()])
+
+
 def run_dask(
     inputs: Iterable[str | Path],
     output: Path | str,
@@ -523,7 +563,10 @@ def run_dask(
             client.register_plugin(ModelsPlugin(options.models_dir), name=plugin)
         partitions = batched(batched(read_documents(inputs, options.read), options.batch_size), partition_batches)
         # Unique keys (no hashing of the data): partitions of two runs on one scheduler never alias.
-        parts = [client.submit(prepare_partition, client.scatter(batches, hash=False), options, pure=False) for batches in partitions]
+        data = [client.scatter(batches, hash=False) for batches in partitions]
+        counts = _corpus_line_counts(client, data, inputs, options)
+        parts = [client.submit(prepare_partition, d, options, counts, pure=False) for d in data]
+        del data
         flags = _Dedup(client, parts, options).flags() if "dedup" in options.stages and parts else [None] * len(parts)
         finished = [client.submit(finish_partition, p, f, options, plugin) for p, f in zip(parts, flags)]
         del parts

@@ -20,6 +20,7 @@ from joblib import Parallel, delayed
 
 from classify.checkpoint import open_output, run_fingerprint
 from classify.clean import CleanOptions, clean_documents, split_lines
+from classify.clean.repetition import SourceLineCounts
 from classify.dedup import Deduplicator, DedupOptions
 from classify.dedup.minhash import MinHasher
 from classify.dedup.stage import BatchItems, batch_items
@@ -27,9 +28,11 @@ from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
 from classify.models import ModelBundle, classify_documents, load_models
 from classify.readers import ReadOptions, read_documents
+from classify.writers import AtomicFile
 
 Batch = list[Document | ErrorRecord]
 STAGES = ("clean", "dedup", "classify")
+REPETITION_SCOPES = ("corpus", "batch")
 
 
 @dataclass(slots=True)
@@ -47,11 +50,16 @@ class RunOptions:
     jobs: int = 1
     checkpoint_every: int = 64  # batches per committed window of a resumable run
     stages: tuple[str, ...] = STAGES  # `classify clean` and `classify dedup` run a prefix
+    # Where lines repeated in a source are counted: over the whole corpus (a first, counting pass
+    # over the inputs; stdin falls back to "batch") or within each batch of documents.
+    repetition: str = "corpus"
 
     def __post_init__(self) -> None:
         unknown = set(self.stages) - set(STAGES)
         if unknown:
             raise ValueError(f"unknown stages {sorted(unknown)}; choose from {STAGES}")
+        if self.repetition not in REPETITION_SCOPES:
+            raise ValueError(f"repetition must be one of {REPETITION_SCOPES}, got {self.repetition!r}")
 
 
 @dataclass(slots=True)
@@ -97,14 +105,53 @@ def keep_every_line(docs: list[Document]) -> list[Document]:
     return docs
 
 
-def prepare_batch(batch: Batch, options: RunOptions) -> tuple[list[Document], list[ErrorRecord], int]:
+def line_counts_path(index_path: Path) -> Path:
+    """Where a persistent index keeps its source line counts: beside the dedup index."""
+    return index_path.with_name(index_path.name + ".lines.npz")
+
+
+def count_batch_lines(batch: Batch) -> SourceLineCounts:
+    """A batch's part of the corpus line counts. A document that cannot be read as lines is left
+    out here; the cleaning pass records its error."""
+    counts = SourceLineCounts()
+    for doc in batch:
+        if isinstance(doc, Document):
+            try:
+                counts.add_documents([doc])
+            except Exception:  # noqa: BLE001 - reported by the cleaning stage, which fails on it too
+                continue
+    return counts
+
+
+def count_corpus_lines(inputs: list[str], options: RunOptions) -> SourceLineCounts | None:
+    """The repetition evidence of the whole corpus: every source's line counts from a first pass
+    over the inputs (in parallel, merged here), plus those of earlier runs kept with a persistent
+    index. None when repetition is counted per batch or the input (stdin) cannot be read twice.
+    The counts are complete: the cleaning pass only looks them up."""
+    if "clean" not in options.stages or options.repetition != "corpus" or "-" in inputs:
+        return None
+    counts = SourceLineCounts(complete=True)
+    parts = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
+        delayed(count_batch_lines)(batch) for batch in batched(read_documents(inputs, options.read), options.batch_size)
+    )
+    for part in parts:
+        counts.update(part)
+    if options.index_path is not None and line_counts_path(options.index_path).exists():
+        counts.update(SourceLineCounts.load(line_counts_path(options.index_path)))
+    return counts
+
+
+def prepare_batch(
+    batch: Batch, options: RunOptions, counts: SourceLineCounts | None = None
+) -> tuple[list[Document], list[ErrorRecord], int]:
     """Per-batch work that parallelises: cleaning, then language identification of the clean text.
+    `counts`: the corpus's line counts (None: repetition is counted within the batch).
     Returns the batch's documents, its error records, and its number of input items."""
     docs = [item for item in batch if isinstance(item, Document)]
     errors = [item for item in batch if isinstance(item, ErrorRecord)]
 
     def clean_and_identify(chunk: list[Document]) -> list[Document]:
-        chunk = clean_documents(chunk, options.clean) if "clean" in options.stages else keep_every_line(chunk)
+        chunk = clean_documents(chunk, options.clean, counts) if "clean" in options.stages else keep_every_line(chunk)
         for doc in chunk:
             doc.language = detect_language(doc.clean_text() or doc.text)
         return chunk
@@ -125,13 +172,13 @@ def classifies_in_worker(options: RunOptions) -> bool:
 
 
 def prepare_in_worker(
-    batch: Batch, options: RunOptions
+    batch: Batch, options: RunOptions, counts: SourceLineCounts | None = None
 ) -> tuple[list[Document], list[ErrorRecord], int, BatchItems | None]:
     """All of a batch's work that needs no corpus-wide state, for a worker process: `prepare_batch`,
     the dedup sketch (shingles and signatures: the costly, stateless part of dedup), and
     classification when `classifies_in_worker`. The sketch is None when dedup is off or failed
     here: the dedup stage then computes it itself and reports what fails."""
-    docs, errors, n_items = prepare_batch(batch, options)
+    docs, errors, n_items = prepare_batch(batch, options, counts)
     items = None
     if "dedup" in options.stages:
         try:
@@ -167,9 +214,12 @@ def run(
     if "dedup" in options.stages:
         dedup = Deduplicator(options.dedup, index_path=sink.dedup_state or options.index_path)
     summary = RunSummary(**sink.summary)
+    corpus_counts = count_corpus_lines(inputs, options)
+    # Workers need only the lines that reach the repetition threshold; the index keeps them all.
+    counts = corpus_counts.repeated(options.clean.min_source_repeats) if corpus_counts is not None else None
     items = islice(read_documents(inputs, options.read), sink.items_done, None)
     prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(prepare_in_worker)(batch, options) for batch in batched(items, options.batch_size)
+        delayed(prepare_in_worker)(batch, options, counts) for batch in batched(items, options.batch_size)
     )
     for docs, errors, n_items, sketch in prepared:
         if dedup:
@@ -189,10 +239,14 @@ def run(
     sink.finish()
     if dedup and options.index_path:
         dedup.save(options.index_path)
+    if corpus_counts is not None and options.index_path:
+        target = AtomicFile(line_counts_path(options.index_path))
+        corpus_counts.save(target.tmp)
+        target.commit()
     return summary
 
 
 def _settings(inputs: list[str], options: RunOptions, fmt: str) -> tuple:
     """What decides a run's output; batch size and worker count do not."""
-    return (inputs, fmt, options.stages, options.read, options.clean, options.dedup, options.drop_duplicates,
-            options.target, str(options.models_dir), str(options.index_path))
+    return (inputs, fmt, options.stages, options.read, options.clean, options.repetition, options.dedup,
+            options.drop_duplicates, options.target, str(options.models_dir), str(options.index_path))

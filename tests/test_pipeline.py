@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from classify.clean import CleanOptions
 from classify.pipeline import RunOptions, run
 from classify.readers import ReadOptions
 
@@ -126,3 +127,65 @@ def test_a_stage_failure_becomes_an_error_record(tmp_path, monkeypatch):
     [error] = [json.loads(l) for l in errors.read_text().splitlines()]
     assert error["id"] == "bad" and error["stage"] == "classify" and "model exploded" in error["reason"]
     assert (summary.documents, summary.errors) == (2, 1)
+
+
+SIGNATURE = "Our journalists work every day so that you can read independent news from the region."
+BODIES = (
+    "The council approved the new budget on Tuesday after a long debate about schools and roads.",
+    "Farmers in the valley expect a record harvest this autumn thanks to a mild and rainy summer.",
+    "The city museum reopened its doors after two years of renovation with a new modern art wing.",
+    "Engineers finished the new bridge over the river two months ahead of the agreed schedule.",
+)
+
+
+def write_site(path: Path, bodies: tuple[str, ...]) -> Path:
+    """One site's articles, each ending with the site's signature line."""
+    records = [{"id": f"{path.stem}-{i}", "source": "site", "text": f"{body}\n{SIGNATURE}"} for i, body in enumerate(bodies)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def signature_reasons(out: Path) -> list[str | None]:
+    reasons = []
+    for record in map(json.loads, out.read_text(encoding="utf-8").splitlines()):
+        removed = {r["text"]: r["reason"] for r in record["removed"]}
+        reasons.append(removed.get(SIGNATURE))
+    return reasons
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_repetition_is_counted_over_the_corpus_not_the_batch(tmp_path, jobs):
+    """One document per batch: only the corpus's counting pass sees the signature in 3 documents."""
+    corpus = write_site(tmp_path / "site.jsonl", BODIES[:3])
+    out = tmp_path / "corpus.jsonl"
+    run([corpus], out, tmp_path / "corpus.errors.jsonl", RunOptions(batch_size=1, jobs=jobs, stages=("clean",)))
+    assert all(reason and "repeated in 3" in reason for reason in signature_reasons(out))
+    per_batch = tmp_path / "batch.jsonl"
+    run([corpus], per_batch, tmp_path / "batch.errors.jsonl", RunOptions(batch_size=1, stages=("clean",), repetition="batch"))
+    assert not any(reason and "repeated" in reason for reason in signature_reasons(per_batch))
+
+
+def test_repetition_counts_persist_with_the_index(tmp_path):
+    """A persistent index keeps the line counts: a later run sees the earlier runs' repetitions."""
+    index = tmp_path / "index.npz"
+    options = RunOptions(batch_size=1, stages=("clean", "dedup"), index_path=index)
+    first = write_site(tmp_path / "first.jsonl", BODIES[:2])
+    run([first], tmp_path / "1.jsonl", tmp_path / "1.errors.jsonl", options)
+    assert not any(reason and "repeated" in reason for reason in signature_reasons(tmp_path / "1.jsonl"))
+    second = write_site(tmp_path / "second.jsonl", BODIES[2:3])
+    run([second], tmp_path / "2.jsonl", tmp_path / "2.errors.jsonl", options)
+    assert [reason and "repeated in 3" in reason for reason in signature_reasons(tmp_path / "2.jsonl")] == [True]
+
+
+def test_a_large_source_needs_a_share_of_its_documents(tmp_path):
+    """In a source of 1,000 documents, a line in 3 of them is not its boilerplate (min_source_share)."""
+    records = [{"id": str(i), "source": "big", "text": f"Story {i} begins here and tells its own news in full."}
+               for i in range(997)]
+    records += [{"id": f"r{i}", "source": "big", "text": f"{BODIES[i]}\n{SIGNATURE}"} for i in range(3)]
+    corpus = tmp_path / "big.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    options = RunOptions(stages=("clean",), clean=CleanOptions(min_source_share=0.005))
+    run([corpus], out, tmp_path / "errors.jsonl", options)
+    reasons = signature_reasons(out)[-3:]
+    assert not any(reason and "repeated" in reason for reason in reasons)

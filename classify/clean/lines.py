@@ -62,10 +62,12 @@ def classify_lines(
     repeats: list[int] | None = None,
     threshold: float | None = None,
     scorer: str = "line classifier",
+    min_repeats: int | None = None,
 ) -> list[Line]:
     """Mark each line CONTENT, NOISE (with a reason) or BLANK, in place; returns the same list.
 
-    repeats: for each line, in how many documents of its source it occurs (None: not counted).
+    repeats: for each line, in how many documents of its source it occurs (None: not counted);
+    from `min_repeats` (default: options.min_source_repeats) on, the line is the source's boilerplate.
     Lines that already carry a `score` (HTML blocks scored by the block model) keep it and are
     judged against `threshold`; the others are scored by the line model here.
     """
@@ -77,13 +79,14 @@ def classify_lines(
                 lines[i].score = float(score)
     if threshold is None:
         threshold = threshold_for(load_model(LINE_MODEL, options.models_dir), options.favor)
+    min_repeats = min_repeats or options.min_source_repeats
     firm: set[int] = set()  # lines found noise by repetition or a rule, not by the classifier
     for i, line in enumerate(lines):
         if not line.text.strip():
             line.status, line.reason = BLANK, None
             continue
         count = repeats[i] if repeats is not None else 0
-        if count >= options.min_source_repeats:
+        if count >= min_repeats:
             line.status, line.reason = NOISE, f"repeated in {count} documents of the same source"
             firm.add(i)
             continue

@@ -17,8 +17,12 @@ class CleanOptions:
         blocks and F2-optimal for text lines, ties broken towards keeping text, because losing an
         article sentence is worse than keeping a credit line; "recall" maximises F3 and also skips
         the context rule that drops short lines between noise lines.
-    min_source_repeats: a line found in at least this many documents of the same source (site,
-        channel, input directory) is boilerplate, however sentence-like it looks.
+    min_source_repeats, min_source_share: a line found in at least max(min_source_repeats,
+        min_source_share x the source's documents) documents of the same source (site, channel,
+        input directory) is boilerplate, however sentence-like it looks. The share keeps a large
+        source's occasional repeated sentence (a background paragraph reused in three of its ten
+        thousand articles: the dedup stage's business) from counting as its boilerplate, which
+        recurs in a steady share of its documents.
     keep_title: keep an HTML page's headline (its <h1> matching the <title>), which article
         bodies in extraction benchmarks leave out but news processing wants.
     use_rules: apply the explicit noise rules (tickers, credits, reprint and subscribe notices,
@@ -29,6 +33,7 @@ class CleanOptions:
 
     favor: str = "balanced"
     min_source_repeats: int = 3
+    min_source_share: float = 0.005
     keep_title: bool = True
     use_rules: bool = True
     models_dir: str | None = None
@@ -38,3 +43,5 @@ class CleanOptions:
             raise ValueError(f"favor must be one of {FAVOR_CHOICES}, got {self.favor!r}")
         if self.min_source_repeats < 2:
             raise ValueError("min_source_repeats must be >= 2 (one document is not a repetition)")
+        if not 0.0 <= self.min_source_share < 1.0:
+            raise ValueError("min_source_share must be in [0, 1)")

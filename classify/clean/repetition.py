@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -126,6 +127,11 @@ class SourceLineCounts:
         found = (keys != 0) & (self.keys_[where] == pairs) if len(self.keys_) else np.zeros(len(keys), bool)
         return np.where(found, self.counts_[where] if len(self.keys_) else 0, 0).astype(np.int64)
 
+    def threshold(self, source: str, min_repeats: int, min_share: float) -> int:
+        """How many documents of `source` a line must occur in to be its boilerplate:
+        max(min_repeats, ceil(min_share x documents of the source))."""
+        return max(min_repeats, math.ceil(min_share * self.documents[source]))
+
     def count(self, source: str, key: int) -> int:
         """In how many documents of `source` the line with this `line_key` occurs."""
         return int(self.counts_for(source, [key])[0])
@@ -139,6 +145,20 @@ class SourceLineCounts:
         copy.documents = Counter(self.documents)
         copy.keys_, copy.counts_ = self.keys_[keep], self.counts_[keep]
         return copy
+
+    def split(self, parts: int) -> list[SourceLineCounts]:
+        """The counts partitioned by pair key (key mod `parts`): the map side of a shuffle whose
+        reducers each sum one part (the document totals go with part 0)."""
+        self._flush()
+        shard = (self.keys_ % np.uint64(parts)).astype(np.int64)
+        pieces = []
+        for part in range(parts):
+            piece = SourceLineCounts(complete=self.complete)
+            if part == 0:
+                piece.documents = Counter(self.documents)
+            piece.keys_, piece.counts_ = self.keys_[shard == part], self.counts_[shard == part]
+            pieces.append(piece)
+        return pieces
 
     def _buffer(self, keys: np.ndarray, counts: np.ndarray) -> None:
         self._pending.append((keys, counts))

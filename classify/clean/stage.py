@@ -87,6 +87,7 @@ def clean_documents(
             repeats=counts.counts_for(source, doc_keys).tolist(),
             threshold=block_threshold(options.favor, options.models_dir) if is_html else None,
             scorer="HTML block classifier" if is_html else "line classifier",
+            min_repeats=counts.threshold(source, options.min_source_repeats, options.min_source_share),
         )
         for line, tag in zip(doc.lines, tags):
             if tag is not None and line.status == NOISE and line.reason.startswith("HTML block"):
