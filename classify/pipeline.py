@@ -215,8 +215,10 @@ def run(
         dedup = Deduplicator(options.dedup, index_path=sink.dedup_state or options.index_path)
     summary = RunSummary(**sink.summary)
     corpus_counts = count_corpus_lines(inputs, options)
-    # Workers need only the lines that reach the repetition threshold; the index keeps them all.
+    # Workers need only the lines that reach the repetition threshold; a persistent index keeps
+    # every line's count for later runs, otherwise the full counts are dropped here.
     counts = corpus_counts.repeated(options.clean.min_source_repeats) if corpus_counts is not None else None
+    corpus_counts = corpus_counts if options.index_path else None
     items = islice(read_documents(inputs, options.read), sink.items_done, None)
     prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
         delayed(prepare_in_worker)(batch, options, counts) for batch in batched(items, options.batch_size)
@@ -239,7 +241,7 @@ def run(
     sink.finish()
     if dedup and options.index_path:
         dedup.save(options.index_path)
-    if corpus_counts is not None and options.index_path:
+    if corpus_counts is not None:
         target = AtomicFile(line_counts_path(options.index_path))
         corpus_counts.save(target.tmp)
         target.commit()
