@@ -62,10 +62,17 @@ PHRASES = {
 
 
 def headline_of(text: str, max_words: int = 12) -> str:
-    """A headline-like line: the text's first sentence, cut to `max_words` words."""
+    """A headline-like line: the text's first sentence, cut to `max_words` words.
+
+    A teaser on other pages is a headline, never the whole body of the article: when the text is
+    a single short sentence (a quote), the teaser keeps only its first two thirds, so the article's
+    own text does not reappear verbatim as a trending item on other pages of the site.
+    """
     first = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
-    words = first.split()
-    return " ".join(words[:max_words]).rstrip(".,:;")
+    words = first.split()[:max_words]
+    if len(words) == len(text.split()):
+        words = words[: max(1, 2 * len(words) // 3)]
+    return " ".join(words).rstrip(".,:;")
 
 
 @dataclass(frozen=True)

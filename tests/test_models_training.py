@@ -132,3 +132,38 @@ def test_cross_validation_reports_mean_and_spread():
 def test_one_label_is_refused():
     with pytest.raises(ValueError, match="two distinct labels"):
         train(["a b c", "d e f"], ["x", "x"], "topic")
+
+
+def test_macro_f1_offsets_recover_the_minority_class():
+    from classify.models.linear import macro_f1_offsets
+
+    # Scores biased toward class 0: the argmax never predicts class 1, although its logit ranks it.
+    rng = np.random.default_rng(0)
+    gold = np.array([0] * 90 + [1] * 10)
+    logits = np.column_stack([np.full(100, 1.0), np.where(gold == 1, 0.8, 0.2) + rng.normal(0, 0.05, 100)])
+    classes = np.array([0, 1])
+    offsets = macro_f1_offsets(logits, gold, classes)
+    before = np.argmax(logits, axis=1)
+    after = np.argmax(logits + offsets, axis=1)
+    assert not before.any() and (after == gold).mean() > 0.95 and abs(offsets.sum()) < 1e-9
+
+
+def test_mixed_targeted_training_gives_one_expert_per_kind(tmp_path):
+    # Plain sentences and target-marked sentences with different label priors: the model keeps one
+    # expert (and calibration) for each, chosen by whether a target is named, and saves both.
+    texts, labels, targets = [], [], []
+    for i in range(30):
+        texts += [f"Рост продаж на {i} процентов радует.", f"Провал и убытки {i} раз огорчают."]
+        labels += ["positive", "negative"]
+        targets += [None, None]
+        texts += [f"Компания Альфа сообщила о встрече номер {i}.", f"Альфа потеряла {i} клиентов."]
+        labels += ["neutral", "negative"]
+        targets += ["Альфа", "Альфа"]
+    model = train(texts, labels, "stance", targets, tune_macro_f1=True)
+    assert model.domains == ["untargeted", "targeted"] and model.classifier.n_domains == 2
+    model.save(tmp_path / "m")
+    reloaded = TextModel.load(tmp_path / "m")
+    assert reloaded.domains == model.domains
+    assert evaluate(reloaded, texts, labels, targets)["macro_f1"] == 1.0
+    single = train(texts[:4] * 5, labels[:4] * 5, "stance")
+    assert single.domains == ["any"] and single.domain_of(True) == 0

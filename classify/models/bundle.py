@@ -116,7 +116,7 @@ def _classify_chunk(docs, texts, bundle: ModelBundle, pattern, target: str | Non
         )
         topic_probs = topic.proba_from_counts(summed @ counts)
         stance_rows = np.concatenate([offsets[d] + np.asarray(p, dtype=np.int64) for d, p in enumerate(stance_picks)])
-        sentence_probs = stance.proba_from_counts(counts[stance_rows])
+        sentence_probs = stance.proba_from_counts(counts[stance_rows], stance.domain_of(False))
     else:
         topic_pieces = [x for s, n in zip(sentences, topic_n) for x in s[:n]]
         topic_counts = topic.features.sentence_counts(
@@ -124,7 +124,7 @@ def _classify_chunk(docs, texts, bundle: ModelBundle, pattern, target: str | Non
         )
         topic_probs = topic.proba_from_counts(topic_counts)
         inputs = [mark_target(x, pattern) for x in stance_texts] if pattern else stance_texts
-        sentence_probs = stance.proba_from_counts(stance.features.counts(inputs))
+        sentence_probs = stance.proba_from_counts(stance.features.counts(inputs), stance.domain_of(pattern is not None))
 
     topic_labels = topic.labels
     for doc, row in zip(docs, topic_probs):

@@ -26,8 +26,11 @@ from classify.models.features import HashedNgrams, weight
 from classify.models.linear import CalibratedLinearClassifier
 
 FORMAT = "classify-hashed-linear"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: one expert per input domain (coef is domains x labels x buckets)
 TASKS = ("topic", "stance")
+# Input domains of a model trained on a mix of plain and target-marked examples (stance): the
+# expert used is chosen by whether the input names a target. A single-domain model has ["any"].
+TARGET_DOMAINS = ("untargeted", "targeted")
 
 
 class ModelError(RuntimeError):
@@ -66,13 +69,19 @@ class TextModel:
     idf: np.ndarray
     classifier: CalibratedLinearClassifier
     info: dict[str, Any] = field(default_factory=dict)  # training data, command, metrics, versions
+    domains: list[str] = field(default_factory=lambda: ["any"])  # names of the classifier's experts
 
     @property
     def labels(self) -> list[str]:
         return [str(c) for c in self.classifier.classes_]
 
-    def predict_proba(self, texts: list[str], n_jobs: int | None = None) -> np.ndarray:
-        """Calibrated class probabilities, columns in `labels` order.
+    def domain_of(self, targeted: bool) -> int:
+        """The expert for inputs that do (or do not) name a target; 0 for a single-domain model."""
+        name = TARGET_DOMAINS[int(targeted)]
+        return self.domains.index(name) if name in self.domains else 0
+
+    def predict_proba(self, texts: list[str], n_jobs: int | None = None, domain: int = 0) -> np.ndarray:
+        """Calibrated class probabilities from expert `domain`, columns in `labels` order.
 
         Texts go in chunks to `n_jobs` threads (default: all cores); numpy and scipy release the
         GIL in the heavy loops, so the chunks run in parallel.
@@ -83,18 +92,18 @@ class TextModel:
         chunk = max(64, -(-len(texts) // (4 * n_jobs)))
         chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
         if n_jobs == 1 or len(chunks) == 1:
-            return np.vstack([self._predict_chunk(c) for c in chunks])
+            return np.vstack([self._predict_chunk(c, domain) for c in chunks])
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            return np.vstack(list(pool.map(self._predict_chunk, chunks)))
+            return np.vstack(list(pool.map(lambda c: self._predict_chunk(c, domain), chunks)))
 
-    def _predict_chunk(self, texts: list[str]) -> np.ndarray:
-        return self.proba_from_counts(self.features.counts(texts))
+    def _predict_chunk(self, texts: list[str], domain: int) -> np.ndarray:
+        return self.proba_from_counts(self.features.counts(texts), domain)
 
-    def proba_from_counts(self, counts: sp.csr_matrix) -> np.ndarray:
+    def proba_from_counts(self, counts: sp.csr_matrix, domain: int = 0) -> np.ndarray:
         """Probabilities from raw n-gram counts (`HashedNgrams.counts`); weights `counts` in place."""
         if counts.shape[0] == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self.classifier.predict_proba(weight(counts, self.idf))
+        return self.classifier.predict_proba(weight(counts, self.idf), domain)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -106,12 +115,14 @@ class TextModel:
             "format_version": FORMAT_VERSION,
             "task": self.task,
             "labels": self.labels,
+            "domains": self.domains,
             "features": self.features.get_params(),
             "classifier": {
                 "C": self.classifier.C,
                 "class_weight": self.classifier.class_weight,
                 "calibration_folds": self.classifier.calibration_folds,
                 "calibration_class_weight": self.classifier.calibration_class_weight,
+                "tune_macro_f1": self.classifier.tune_macro_f1,
                 "random_state": self.classifier.random_state,
             },
             **self.info,
@@ -142,11 +153,13 @@ class TextModel:
             stem_length=meta["features"]["stem_length"],
             max_chars=meta["features"]["max_chars"],
         )
-        expected = (len(meta["labels"]), features.n_features)
+        domains = meta.get("domains", ["any"])
+        expected = (len(domains), len(meta["labels"]), features.n_features)
         if arrays["coef"].shape != expected or arrays["idf"].shape != (features.n_features,):
             raise ModelError(f"{array_path}: coefficient shape {arrays['coef'].shape}, expected {expected}")
         if list(arrays["classes"]) != meta["labels"]:
             raise ModelError(f"{array_path}: labels disagree with {meta_path}")
         classifier = CalibratedLinearClassifier.from_arrays(arrays, **meta["classifier"])
-        info = {k: v for k, v in meta.items() if k not in ("format", "format_version", "task", "labels", "features", "classifier")}
-        return cls(meta["task"], features, arrays["idf"].astype(np.float32), classifier, info)
+        skip = ("format", "format_version", "task", "labels", "domains", "features", "classifier")
+        info = {k: v for k, v in meta.items() if k not in skip}
+        return cls(meta["task"], features, arrays["idf"].astype(np.float32), classifier, info, domains)

@@ -10,7 +10,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from classify.models.features import HashedNgrams, fit_idf
 from classify.models.linear import CalibratedLinearClassifier
-from classify.models.model import TASKS, TextModel, library_versions
+from classify.models.model import TARGET_DOMAINS, TASKS, TextModel, library_versions
 from classify.models.stance import mark_target, target_pattern
 
 # Defaults chosen on the training splits of the shipped sets (see benchmarks/models.py).
@@ -42,9 +42,14 @@ def train(
     features: HashedNgrams | None = None,
     sample_weight: np.ndarray | None = None,
     calibration_class_weight: str | None = "same",
+    tune_macro_f1: bool = False,
     info: dict[str, Any] | None = None,
 ) -> TextModel:
-    """Fit hashed features' idf and a calibrated linear classifier; deterministic given `seed`."""
+    """Fit hashed features' idf and a calibrated linear classifier; deterministic given `seed`.
+
+    When some examples name a target and others do not, the classifier gets one expert for each
+    kind (`CalibratedLinearClassifier` domains), chosen at prediction by whether a target is named.
+    """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
     if len(set(labels)) < 2:
@@ -53,13 +58,17 @@ def train(
     inputs = model_inputs(texts, targets)
     idf = fit_idf(features.counts(inputs))
     X = features.transform(inputs, idf)
+    targeted = np.array([bool(t) for t in targets] if targets else [False] * len(texts))
+    mixed = 0 < targeted.sum() < len(texts)
     classifier = CalibratedLinearClassifier(
-        C=C, class_weight=class_weight, calibration_class_weight=calibration_class_weight, random_state=seed
-    ).fit(
-        X, labels, sample_weight
-    )
+        C=C,
+        class_weight=class_weight,
+        calibration_class_weight=calibration_class_weight,
+        tune_macro_f1=tune_macro_f1,
+        random_state=seed,
+    ).fit(X, labels, sample_weight, targeted.astype(np.int64) if mixed else None)
     record = {"versions": library_versions(), "n_train": len(texts), **(info or {})}
-    return TextModel(task, features, idf, classifier, record)
+    return TextModel(task, features, idf, classifier, record, list(TARGET_DOMAINS) if mixed else ["any"])
 
 
 def metrics(gold: list[str], predicted: list[str], labels: list[str] | None = None) -> dict[str, Any]:
@@ -87,7 +96,13 @@ def predict_labels(
     model: TextModel, texts: list[str], targets: list[str | None] | None = None, allowed: list[str] | None = None
 ) -> list[str]:
     """Best label per text, optionally restricted to `allowed` labels (a set with a smaller scheme)."""
-    probabilities = model.predict_proba(model_inputs(texts, targets))
+    inputs = model_inputs(texts, targets)
+    targeted = np.array([bool(t) for t in targets] if targets else [False] * len(texts))
+    probabilities = np.zeros((len(texts), len(model.labels)))
+    for kind in (False, True):
+        rows = np.flatnonzero(targeted == kind)
+        if rows.size:
+            probabilities[rows] = model.predict_proba([inputs[i] for i in rows], domain=model.domain_of(kind))
     labels = model.labels
     if allowed is not None:
         mask = np.array([label in allowed for label in labels])
