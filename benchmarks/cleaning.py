@@ -9,6 +9,8 @@ Tasks (all in one run, so timings are comparable on a shared machine):
    our row is cross-validated: GroupKFold by page, each fold's models trained only on the other
    folds' pages (the favor thresholds are the shipped models', chosen by grouped CV over all
    pages). The shipped model's in-sample score is reported separately and is not a fair figure.
+   Training inside a fold is itself grouped: the line model's second stage learns from stage-1
+   scores that are out of fold within the fold's training pages (`StackedLineClassifier`).
 2. Plain text: the same pages as a scraper's line dump (every block of the page one line). Line
    P/R/F1 of content lines (the headline line is not scored: the gold leaves it out, we keep it),
    token F1 of the kept text, ms per page. Peers get the lines as one <p> each (they only read
@@ -34,15 +36,14 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from statistics import mean
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from classify.clean import CleanOptions, clean_documents  # noqa: E402
-from classify.clean.gold import label_lines, page_counts, prf  # noqa: E402
-from classify.clean.lines import load_model  # noqa: E402
+from classify.clean.gold import page_counts, prf  # noqa: E402
+from classify.clean.lines import load_line_model, load_model  # noqa: E402
 from classify.clean.repetition import line_key  # noqa: E402
 from classify.clean.training import BENCHMARK_DIR, SHARED, fit_models, load_benchmark_pages, page_lines  # noqa: E402
 from classify.document import CONTENT, NOISE, Document  # noqa: E402
@@ -119,7 +120,10 @@ def cross_validated_models(pages: list, folds: int, work: Path) -> list[tuple[li
     """Per fold: the held-out page indices and a directory of models trained on the rest."""
     from sklearn.model_selection import GroupKFold
 
-    thresholds = {name: load_model(name).metadata["thresholds"] for name in ("clean_blocks", "clean_lines")}
+    thresholds = {
+        "clean_blocks": load_model("clean_blocks").metadata["thresholds"],
+        "clean_lines": load_line_model().metadata["thresholds"],
+    }
     indices = list(range(len(pages)))
     result = []
     for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(indices, indices, indices)):

@@ -1,5 +1,6 @@
 """Build the cleaner's classifiers: `models/clean_blocks` (HTML blocks) and `models/clean_lines`
-(plain-text lines), as npz + JSON, from the Scrapinghub article-extraction benchmark pages.
+plus `models/clean_lines_stacked` (plain-text lines: per-line stage and document-context stage),
+as npz + JSON, from the Scrapinghub article-extraction benchmark pages.
 
     python models/build_line_model.py [--folds 4] [--random-state 0] [--out models]
 
@@ -23,7 +24,10 @@ from classify.clean.training import BENCHMARK_DIR, fit_models, load_benchmark_pa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--folds", type=int, default=4, help="grouped CV folds for choosing thresholds")
+    parser.add_argument(
+        "--folds", type=int, default=4,
+        help="grouped CV folds for choosing thresholds (and for the line model's out-of-fold stage-1 scores)",
+    )
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "models")
     args = parser.parse_args()

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classify.clean.features import block_feature_names, line_feature_names, line_features
+from classify.clean.features import (
+    best_segment, block_feature_names, line_feature_names, line_features, stacked_feature_names, stacked_features,
+)
 from classify.clean.gold import label_lines, page_counts, prf
 from classify.clean.lines import MODELS_DIR
-from classify.clean.model import TreeContentClassifier
+from classify.clean.model import StackedLineClassifier, TreeContentClassifier
 from classify.clean.training import BENCHMARK_DIR
 
 
@@ -47,12 +49,73 @@ def test_saved_model_is_npz_and_json_and_round_trips(tmp_path: Path) -> None:
     assert loaded.metadata == model.metadata and loaded.feature_names == model.feature_names
 
 
-@pytest.mark.parametrize("name, names", [("clean_blocks", block_feature_names), ("clean_lines", line_feature_names)])
+@pytest.mark.parametrize(
+    "name, names", [("clean_blocks", block_feature_names), ("clean_lines_stacked", stacked_feature_names)]
+)
 def test_shipped_models_match_the_feature_code(name: str, names) -> None:
     meta = json.loads((MODELS_DIR / f"{name}.json").read_text())
     assert meta["feature_names"] == names()
     thresholds = meta["metadata"]["thresholds"]
     assert 0 < thresholds["recall"] <= thresholds["balanced"] <= thresholds["precision"] < 1
+
+
+def test_shipped_line_model_has_both_stages() -> None:
+    model = StackedLineClassifier.load(MODELS_DIR / "clean_lines")
+    assert model.feature_names == line_feature_names()
+    assert model.stacked_feature_names == stacked_feature_names()
+    assert model.metadata["threshold_cv_folds"]  # thresholds came from grouped CV, not given
+
+
+def test_best_segment_is_the_run_with_the_largest_sum() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        gain = rng.normal(size=int(rng.integers(1, 25)))
+        start, stop = best_segment(gain)
+        best = max(gain[i:j].sum() for i in range(len(gain)) for j in range(i + 1, len(gain) + 1))
+        assert stop > start and gain[start:stop].sum() == pytest.approx(best)
+
+
+def test_stacked_features_see_the_content_segment() -> None:
+    texts = ["Home", "News", *["A full sentence of article text, long enough to count."] * 4, "Contacts"]
+    p = np.array([0.1, 0.2, 0.9, 0.8, 0.9, 0.9, 0.1])
+    F = stacked_features(line_features(texts), p)
+    assert F.shape == (7, len(stacked_feature_names()))
+    inside = F[:, stacked_feature_names().index("in_segment@0.5")]
+    assert inside.tolist() == [0, 0, 1, 1, 1, 1, 0]
+    assert stacked_features(line_features([]), np.zeros(0)).shape == (0, len(stacked_feature_names()))
+
+
+def _toy_documents(n_docs: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Line-feature rows of toy documents (menu, article, footer) with labels and document ids."""
+    rng = np.random.default_rng(seed)
+    X, y, documents = [], [], []
+    for doc in range(n_docs):
+        menu, body, footer = (int(rng.integers(2, 8)) for _ in range(3))
+        texts = [f"Menu item {i}" for i in range(menu)]
+        texts += [f"Sentence {i} of the article says something, as articles do." for i in range(body)]
+        texts += [f"Footer link {i}" for i in range(footer)]
+        X.append(line_features(texts))
+        y += [False] * menu + [True] * body + [False] * footer
+        documents += [doc] * len(texts)
+    return np.vstack(X), np.array(y), np.array(documents)
+
+
+def test_stacked_model_round_trips_as_npz_and_json(tmp_path: Path) -> None:
+    X, y, documents = _toy_documents()
+    small = {"max_iter": 15, "min_samples_leaf": 5}
+    model = StackedLineClassifier(
+        small, small, inner_folds=3, feature_names=line_feature_names(), stacked_feature_names=stacked_feature_names()
+    ).fit(X, y, documents, documents)
+    model.metadata = {"thresholds": {"balanced": 0.4}}
+    model.save(tmp_path / "lines")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "lines.json", "lines.npz", "lines_stacked.json", "lines_stacked.npz",
+    ]
+    loaded = StackedLineClassifier.load(tmp_path / "lines")
+    rows = documents == 0
+    np.testing.assert_array_equal(loaded.predict_proba(X[rows]), model.predict_proba(X[rows]))
+    assert loaded.metadata == model.metadata
+    assert (model.predict_proba(X[rows])[:, 1] >= 0.5).tolist() == y[rows].tolist()
 
 
 def test_line_features_have_one_row_per_line_and_see_neighbours() -> None:
@@ -98,3 +161,34 @@ def test_favor_thresholds_are_ordered_and_follow_the_metric() -> None:
     assert chosen["recall"] <= chosen["balanced"] <= chosen["precision"]
     # Recall falls and precision rises as the threshold grows.
     assert curve["recall"][0] >= curve["recall"][-1] and curve["precision"][0] <= curve["precision"][-1]
+
+
+@pytest.mark.slow  # about a minute: fits both stages on half of the benchmark pages
+@pytest.mark.skipif(not BENCHMARK_DIR.exists(), reason=f"shared benchmark data absent ({BENCHMARK_DIR})")
+def test_the_second_stage_beats_the_first_on_held_out_pages() -> None:
+    from classify.clean.training import LINE_PARAMS, STACK_PARAMS, line_examples, load_benchmark_pages, page_lines
+    from classify.clean.training import precision_recall_curve
+
+    pages = load_benchmark_pages()
+    train, held_out = pages[::2], pages[1::2]
+    examples = line_examples(train)
+    model = StackedLineClassifier({**LINE_PARAMS, "max_iter": 60}, STACK_PARAMS, inner_folds=3)
+    model.fit(examples.X, examples.y, examples.groups, examples.documents)
+    labels, first, second, words, groups = [], [], [], [], []
+    for index, page in enumerate(held_out):  # whole-page dumps, the hard case
+        texts, _, page_labels, _ = page_lines(page)
+        X = line_features(texts)
+        labels.append(page_labels)
+        first.append(model.first_.predict_proba(X)[:, 1])
+        second.append(model.predict_proba(X)[:, 1])
+        words.append(np.expm1(X[:, line_feature_names().index("log_words")]))
+        groups.append(np.full(len(texts), index))
+    y, w, g = np.concatenate(labels).astype(bool), np.concatenate(words), np.concatenate(groups)
+
+    def best_f2(scores: list[np.ndarray]) -> float:
+        # Words-weighted, per-page averaged, as the thresholds are chosen; F2 as "balanced" is.
+        curve = precision_recall_curve(y, np.concatenate(scores), w, g)
+        p, r = np.array(curve["precision"]), np.array(curve["recall"])
+        return float((5 * p * r / np.maximum(4 * p + r, 1e-9)).max())
+
+    assert best_f2(second) > best_f2(first)

@@ -9,6 +9,10 @@ means of length, sentence endings, stop words and rule noise over windows of 3 a
 short headline inside an article and a short menu entry inside a menu get different answers
 (jusText's context-sensitive pass, learned instead of hand-set).
 
+A second stage over text lines (`stacked_features`) sees the first stage's probabilities in their
+document context: smoothed over windows, and relative to the best contiguous content segment
+(Finn et al. 2001).
+
 HTML blocks add DOM evidence: link density, class/id hints, structural tags, the text and link
 density of the parent and grandparent containers, and where the block sits relative to the
 Readability best container (`classify.clean.html`).
@@ -313,3 +317,114 @@ def block_features(page: Page) -> np.ndarray:
         shifted[valid] = dom[src[valid]][:, context_cols]
         context.append(shifted)
     return np.hstack([text_part, dom, *context])
+
+
+# ---------------------------------------------------------------- second (stacked) stage over text lines
+
+# Stage-1 probabilities smoothed over these radii (lines either side), plain and word-weighted.
+STACK_RADII = (2, 5, 10, 20)
+# Cut-offs t of the best-segment search (Finn et al. 2001), low and middle of the probability scale.
+SEGMENT_CUTOFFS = (0.3, 0.5)
+# Nearest "confident content" line (p >= this) before and after a line, in lines, capped.
+CONFIDENT = 0.5
+GAP_CAP = 50
+STACK_OWN = ("log_chars", "log_words", "sentence_end", "stopword_ratio", "letter_ratio", "digit_ratio",
+             "upper_ratio", "title_case_ratio", "urlish", "bulletish", "ends_colon")
+
+
+def stacked_feature_names() -> list[str]:
+    smooth = [f"{kind}_p@{r}" for r in STACK_RADII for kind in ("mean", "word_mean")]
+    segment = [
+        f"{name}@{t}" for t in SEGMENT_CUTOFFS
+        for name in ("in_segment", "lines_to_segment", "words_to_segment", "position_in_segment", "segment_word_share")
+    ]
+    return [
+        "p", *smooth, "max_p@2", "min_p@2", "max_p@5", "previous_p", "next_p",
+        "lines_since_confident", "lines_until_confident", *segment,
+        "doc_word_mean_p", "doc_confident_share", "doc_log_lines", "doc_log_words", "relative_position",
+        *STACK_OWN, "rule_noise@+0",
+    ]
+
+
+def _window_extreme(values: np.ndarray, radius: int, reduce: np.ufunc) -> np.ndarray:
+    """max or min (`reduce`) of `values` over the lines within `radius` either side."""
+    fill = -np.inf if reduce is np.maximum else np.inf
+    padded = np.concatenate([np.full(radius, fill), values, np.full(radius, fill)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1)
+    return reduce.reduce(windows, axis=1)
+
+
+def best_segment(gain: np.ndarray) -> tuple[int, int]:
+    """[start, stop) of the contiguous run of lines with the largest sum of `gain` (Kadane's
+    maximum-subarray in closed form: with prefix sums C, the best run ending at j starts after the
+    argmin of C[0..j-1]). Finn, Kushmerick & Smyth, "Fact or fiction: content classification for
+    digital libraries" (2001), the Body Text Extraction idea: the article body is the stretch of
+    the page that maximises text minus noise."""
+    cumulative = np.concatenate([[0.0], np.cumsum(gain)])
+    # For each end j >= 1, the index of the minimum of C[0..j-1] (so the run is never empty):
+    # positions where a new running minimum is reached, carried forward.
+    before = cumulative[:-1]
+    is_new_min = before <= np.minimum.accumulate(before)
+    min_at = np.maximum.accumulate(np.where(is_new_min, np.arange(len(before)), 0))
+    totals = cumulative[1:] - before[min_at]
+    end = int(np.argmax(totals))
+    return int(min_at[end]), end + 1
+
+
+def _gaps(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lines since the last flagged line before each line and until the next one after it (capped)."""
+    n = len(flags)
+    index = np.arange(n)
+    last = np.maximum.accumulate(np.where(flags, index, -GAP_CAP - n))
+    since = np.concatenate([[GAP_CAP], index[1:] - last[:-1]])
+    next_at = np.minimum.accumulate(np.where(flags, index, n + GAP_CAP)[::-1])[::-1]
+    until = np.concatenate([next_at[1:] - index[:-1], [GAP_CAP]])
+    return np.minimum(since, GAP_CAP), np.minimum(until, GAP_CAP)
+
+
+def stacked_features(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Second-stage features of one document's lines from their stage-1 features `X`
+    (`line_features`) and stage-1 content probabilities `p`: the probabilities smoothed over
+    neighbourhoods, the gap to the nearest confident content line, where the line lies relative
+    to the best contiguous content segment (the segment maximising sum_i (p_i - t) * (words_i + 1),
+    see `best_segment`), the document's overall share of prose, and the line's own cheap text
+    features. The article of a page dump is mostly one stretch of lines; this lets a short table
+    cell or subheading inside it be told from the same kind of line in a menu."""
+    n = len(p)
+    if n == 0:
+        return np.zeros((0, len(stacked_feature_names())))
+    names = line_feature_names()
+    words = np.expm1(X[:, names.index("log_words")]) + 1.0
+    smooth = []
+    for radius in STACK_RADII:
+        smooth.append(_window_mean(p, radius))
+        smooth.append(_window_mean(p * words, radius) / _window_mean(words, radius))
+    previous_p = np.concatenate([[0.0], p[:-1]])
+    next_p = np.concatenate([p[1:], [0.0]])
+    since, until = _gaps(p >= CONFIDENT)
+    index = np.arange(n)
+    cumulative_words = np.concatenate([[0.0], np.cumsum(words)])
+    segment = []
+    for cutoff in SEGMENT_CUTOFFS:
+        start, stop = best_segment((p - cutoff) * words)
+        inside = (index >= start) & (index < stop)
+        lines_to = np.where(index < start, start - index, np.where(index >= stop, index - stop + 1, 0))
+        words_to = np.where(
+            index < start, cumulative_words[start] - cumulative_words[index + 1],
+            np.where(index >= stop, cumulative_words[index] - cumulative_words[stop], 0.0),
+        )
+        position = np.where(inside, (index - start + 0.5) / (stop - start), np.where(index < start, -1.0, 2.0))
+        share = (cumulative_words[stop] - cumulative_words[start]) / cumulative_words[-1]
+        segment += [inside, np.log1p(lines_to), np.log1p(words_to), position, np.full(n, share)]
+    own = [X[:, names.index(name)] for name in STACK_OWN]
+    return np.column_stack(
+        [
+            p, *smooth,
+            _window_extreme(p, 2, np.maximum), _window_extreme(p, 2, np.minimum), _window_extreme(p, 5, np.maximum),
+            previous_p, next_p, since, until, *segment,
+            np.full(n, (p * words).sum() / words.sum()), np.full(n, (p >= CONFIDENT).mean()),
+            X[:, names.index("doc_log_lines")], X[:, names.index("doc_log_words")],
+            X[:, names.index("relative_position")],
+            *own, X[:, names.index("rule_noise@+0")],
+        ]
+    ).astype(float)

@@ -6,8 +6,9 @@ becomes the line's reason:
 1. repetition: the line occurs in >= `min_source_repeats` documents of the same source;
 2. rules: lines no article sentence looks like (no letters, currency tickers, photo/source credits,
    reprint/copyright/subscribe notices, arrow-terminated link labels, a bare site name);
-3. the context-sensitive classifier (`classify.clean.features`, `classify.clean.model`): the line's
-   content probability against the threshold that `favor` selects;
+3. the context-sensitive classifier (`classify.clean.features`, `classify.clean.model`): a
+   two-stage model, per-line probabilities refined by where the line sits in the document's
+   content (`StackedLineClassifier`), against the threshold that `favor` selects;
 4. jusText's context rule on the firm evidence of 1 and 2 (except with favor="recall"): a short
    non-sentence line whose nearest neighbours are both noise by repetition or rule is a list item.
 
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from classify.clean.features import line_feature_names, line_features
-from classify.clean.model import TreeContentClassifier
+from classify.clean.features import line_feature_names, line_features, stacked_feature_names
+from classify.clean.model import StackedLineClassifier, TreeContentClassifier
 from classify.clean.options import CleanOptions
 from classify.clean.rules import SENTENCE_END, rule_reason
 from classify.document import BLANK, CONTENT, NOISE, Line
@@ -37,23 +38,33 @@ SANDWICH_MAX_CHARS = 200
 def load_model(name: str, models_dir: str | None = None) -> TreeContentClassifier:
     """A model from `models_dir` (default: the shipped `models/`), read once per process;
     models are never mutated after loading."""
+    return TreeContentClassifier.load(_model_path(name, models_dir))
+
+
+@lru_cache(maxsize=16)
+def load_line_model(models_dir: str | None = None) -> StackedLineClassifier:
+    """The two-stage text-line model (`models/clean_lines{,_stacked}`), read once per process."""
+    model = StackedLineClassifier.load(_model_path(LINE_MODEL, models_dir))
+    if model.feature_names != line_feature_names() or model.stacked_feature_names != stacked_feature_names():
+        raise ValueError("models/clean_lines was built with other features: rebuild it")
+    return model
+
+
+def _model_path(name: str, models_dir: str | None) -> Path:
     path = Path(models_dir or MODELS_DIR) / name
     if not path.with_suffix(".npz").exists():
         raise FileNotFoundError(f"{path}.npz is missing: run `python models/build_line_model.py`")
-    return TreeContentClassifier.load(path)
+    return path
 
 
-def threshold_for(model: TreeContentClassifier, favor: str) -> float:
+def threshold_for(model: TreeContentClassifier | StackedLineClassifier, favor: str) -> float:
     """The content-probability threshold that `favor` selects, as chosen when the model was built."""
     return float(model.metadata["thresholds"][favor])
 
 
 def score_lines(texts: list[str], models_dir: str | None = None) -> np.ndarray:
     """P(content) of each line of a document (non-blank lines, in order) from the line model."""
-    model = load_model(LINE_MODEL, models_dir)
-    if model.feature_names != line_feature_names():
-        raise ValueError("models/clean_lines was built with other features: rebuild it")
-    return model.predict_proba(line_features(texts))[:, 1]
+    return load_line_model(models_dir).predict_proba(line_features(texts))[:, 1]
 
 
 def classify_lines(
@@ -78,7 +89,7 @@ def classify_lines(
             if lines[i].score is None:
                 lines[i].score = float(score)
     if threshold is None:
-        threshold = threshold_for(load_model(LINE_MODEL, options.models_dir), options.favor)
+        threshold = threshold_for(load_line_model(options.models_dir), options.favor)
     min_repeats = min_repeats or options.min_source_repeats
     firm: set[int] = set()  # lines found noise by repetition or a rule, not by the classifier
     for i, line in enumerate(lines):

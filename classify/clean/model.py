@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from classify.clean.features import stacked_features
+
 
 class TreeContentClassifier:
     """Binary content/noise classifier: fit with scikit-learn, predict with numpy only.
@@ -151,3 +153,108 @@ class TreeContentClassifier:
         model.depth_ = int(meta["depth"])
         model.baseline_ = float(meta["baseline"])
         return model
+
+
+class StackedLineClassifier:
+    """Two-stage classifier of a document's text lines (stacked generalisation; Wolpert, "Stacked
+    generalization", Neural Networks 1992).
+
+    Stage 1 is a `TreeContentClassifier` over each line's own and nearby-line features, giving
+    p_i. Stage 2 is another over `classify.clean.features.stacked_features(X, p)`: p smoothed over
+    the document, where the line lies relative to the best contiguous content segment, and the
+    line's cheap text features. Stage 2 is trained on stage-1 probabilities that are out of fold
+    (GroupKFold by `groups` inside `fit`), so it learns how far to trust stage 1 on unseen pages,
+    not on pages stage 1 has memorised.
+
+    Saved as `path`.{npz,json} (stage 1) and `path`_stacked.{npz,json} (stage 2, which carries the
+    thresholds in its metadata).
+    """
+
+    def __init__(
+        self,
+        first_params: dict[str, Any] | None = None,
+        second_params: dict[str, Any] | None = None,
+        inner_folds: int = 4,
+        random_state: int = 0,
+        feature_names: list[str] | None = None,
+        stacked_feature_names: list[str] | None = None,
+    ) -> None:
+        self.first_params = first_params or {}
+        self.second_params = second_params or {}
+        self.inner_folds = inner_folds
+        self.random_state = random_state
+        self.feature_names = feature_names
+        self.stacked_feature_names = stacked_feature_names
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.second_.metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self.second_.metadata = value
+
+    def _first(self) -> TreeContentClassifier:
+        return TreeContentClassifier(
+            **self.first_params, random_state=self.random_state, feature_names=self.feature_names
+        )
+
+    def fit(
+        self, X: np.ndarray, y: np.ndarray, groups: np.ndarray, documents: np.ndarray
+    ) -> StackedLineClassifier:
+        """Fit on rows `X` of many documents: `documents` tells which rows form one document (rows
+        of a document are contiguous and in order), `groups` which rows share a source page (no
+        inner fold trains and scores the same page)."""
+        from sklearn.model_selection import GroupKFold  # training-time only
+
+        self.out_of_fold_ = np.zeros(len(y))  # stage-1 P(content) of each training row, out of fold
+        for train, test in GroupKFold(n_splits=self.inner_folds).split(X, y, groups):
+            self.out_of_fold_[test] = self._first().fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+        self.first_ = self._first().fit(X, y)
+        self.second_ = TreeContentClassifier(
+            **self.second_params, random_state=self.random_state, feature_names=self.stacked_feature_names
+        ).fit(stacked_rows(X, self.out_of_fold_, documents), y)
+        return self
+
+    def predict_proba_documents(self, X: np.ndarray, documents: np.ndarray) -> np.ndarray:
+        """Column 1 is P(content), for rows of several documents (as in `fit`)."""
+        first = self.first_.predict_proba(X)[:, 1]
+        return self.second_.predict_proba(stacked_rows(X, first, documents))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Column 1 is P(content), for the rows of one document."""
+        return self.predict_proba_documents(X, np.zeros(len(X), dtype=int))
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        self.first_.save(path)
+        self.second_.save(path.with_name(path.name + "_stacked"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> StackedLineClassifier:
+        path = Path(path)
+        first = TreeContentClassifier.load(path)
+        second = TreeContentClassifier.load(path.with_name(path.name + "_stacked"))
+        model = cls(
+            first_params=_params(first), second_params=_params(second), random_state=first.random_state,
+            feature_names=first.feature_names, stacked_feature_names=second.feature_names,
+        )
+        model.first_, model.second_ = first, second
+        return model
+
+
+def _params(model: TreeContentClassifier) -> dict[str, Any]:
+    return {
+        "max_iter": model.max_iter, "learning_rate": model.learning_rate, "max_leaf_nodes": model.max_leaf_nodes,
+        "max_depth": model.max_depth, "min_samples_leaf": model.min_samples_leaf,
+        "l2_regularization": model.l2_regularization,
+    }
+
+
+def stacked_rows(X: np.ndarray, p: np.ndarray, documents: np.ndarray) -> np.ndarray:
+    """Stage-2 features of every row, computed document by document (rows contiguous per document)."""
+    if len(X) == 0:
+        return stacked_features(X, p)
+    starts = np.flatnonzero(np.concatenate([[True], documents[1:] != documents[:-1]]))
+    stops = np.concatenate([starts[1:], [len(X)]])
+    return np.vstack([stacked_features(X[a:b], p[a:b]) for a, b in zip(starts, stops)])
