@@ -284,3 +284,12 @@ def test_the_kept_headline_is_the_h1_even_after_pruned_furniture():
     kept = [line.text for line in doc.lines if line.kept]
     assert kept[0] == "Президент принял генсека"
     assert "Поделиться" not in kept
+
+
+def test_bylines_are_credits_but_sentences_starting_with_the_role_are_not() -> None:
+    from classify.clean.rules import rule_reason
+
+    for byline in ("Редактор: Мария Кузнецова", "Фотограф — Иван Петров", "Author: John Smith", "Auteur : Jean Dupont"):
+        assert rule_reason(byline) and "byline" in rule_reason(byline), byline
+    assert rule_reason("Автор — известный писатель, который долго жил в Париже и написал много книг.") is None
+    assert rule_reason("Авторы законопроекта считают, что он снизит нагрузку на бюджет региона.") is None

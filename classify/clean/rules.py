@@ -1,6 +1,6 @@
 """Explicit noise rules: lines no article sentence looks like, each with a reason a reader can check.
 
-Lines without letters (counters, separators), currency tickers, photo/source credits, reprint /
+Lines without letters (counters, separators), currency tickers, photo/source credits, bylines, reprint /
 copyright / subscribe / read-more notices, arrow-terminated link labels and bare site names. The
 vocabulary is generic news-CMS furniture in ru, kk, fr and en; everything else is left to the
 learned classifier.
@@ -21,6 +21,14 @@ _CREDIT = re.compile(
     r"|credit|crédit|photo ?credit|суреттер|сурет|фото ?түсірген)\s*[:/—–-]",
     re.I,
 )
+# A staff byline ("Редактор: Мария Кузнецова", "Author: J. Smith"): a role label and a name, short,
+# since an article sentence may begin with such a word ("Автор — известный писатель, который ...").
+_BYLINE = re.compile(
+    r"^\s*(?:автор|авторы|редактор|фотограф|корреспондент|обозреватель|текст|author|editor|photographer"
+    r"|reporter|writer|auteur|rédacteur|rédactrice|journaliste|тілші|редакторы)\s*[:—–-]\s*\S",
+    re.I,
+)
+MAX_BYLINE_WORDS = 6
 # Arrows that end a link label ("Read all news ➤"); not "»", which closes Russian quotations.
 _CALL_TO_ACTION_TAIL = re.compile(r"(?:[➤►▶→⟶⏩👉]|>>)\s*$")
 # Multilingual boilerplate vocabulary (stems, so inflected forms match): reprint terms, copyright,
@@ -50,6 +58,8 @@ def rule_reason(text: str) -> str | None:
         return "photo/source credit"
     lower = stripped.lower()
     words = _WORD.findall(stripped)
+    if len(words) <= MAX_BYLINE_WORDS and _BYLINE.match(stripped):
+        return "byline (author, editor or photographer credit)"
     # A notice is a sentence or two; a longer line that mentions "subscribe" is an article paragraph
     # (a one-line article with an in-line promo must not lose its body).
     if len(words) <= MAX_NOTICE_WORDS and _BOILERPLATE_CUES.search(lower):
