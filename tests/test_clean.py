@@ -293,3 +293,12 @@ def test_bylines_are_credits_but_sentences_starting_with_the_role_are_not() -> N
         assert rule_reason(byline) and "byline" in rule_reason(byline), byline
     assert rule_reason("Автор — известный писатель, который долго жил в Париже и написал много книг.") is None
     assert rule_reason("Авторы законопроекта считают, что он снизит нагрузку на бюджет региона.") is None
+
+
+def test_counters_and_quote_changes_are_noise_but_sentences_with_numbers_are_not() -> None:
+    from classify.clean.rules import rule_reason
+
+    for line in ("12 345 просмотров", "Комментарии (12)", "1.2K views", "45 vues", "Brent 78,3 +1,2%", "EUR/USD 1.08 -0.3%"):
+        assert rule_reason(line) is not None, line
+    for sentence in ("Курс доллара вырос на 1,2% за неделю.", "В 2023 году было 12 345 просмотров видео, сообщил он."):
+        assert rule_reason(sentence) is None, sentence

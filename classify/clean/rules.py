@@ -1,6 +1,6 @@
 """Explicit noise rules: lines no article sentence looks like, each with a reason a reader can check.
 
-Lines without letters (counters, separators), currency tickers, photo/source credits, bylines, reprint /
+Lines without letters (counters, separators), currency and market tickers, view and comment counters, photo/source credits, bylines, reprint /
 copyright / subscribe / read-more notices, arrow-terminated link labels and bare site names. The
 vocabulary is generic news-CMS furniture in ru, kk, fr and en; everything else is left to the
 learned classifier.
@@ -16,6 +16,17 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 SENTENCE_END = re.compile(r"[.!?…»\"”)]\s*$")
 _DOMAIN = re.compile(r"\w\.(?:kz|ru|by|ua|uz|kg|com|net|org|info|fr|uk|io|news|tv|me|su)\b")
 _TICKER = re.compile(r"^\s*[A-Z]{3}\s*[:=]?\s*(?:[\d.,]+(?:\s*/\s*[\d.,]+)?)?\s*$")
+# A quote with its change: "Brent 78,3 +1,2%", "EUR/USD 1.08 -0.3%", "Золото 2345 ▲0,4%".
+_QUOTE_CHANGE = re.compile(r"^\s*[^\W\d][\w/&. -]{0,24}?\s+[\d\s.,]*\d\s*[+\-−–▲▼↑↓]\s*\d[\d.,]*\s*%\s*$")
+# Counters of views and comments: "12 345 просмотров", "Комментарии (12)", "1.2K views".
+_COUNTER_WORDS = (
+    r"(?:просмотр\w*|прочтени\w*|комментари\w*|views?|comments?|reads?|vues?|commentaires?|lectures?"
+    r"|қаралым\w*|пікір\w*)"
+)
+_COUNTER = re.compile(
+    rf"^\W*(?:\d[\d\s.,]*\s*(?:тыс\.?|млн|k|к)?\s*{_COUNTER_WORDS}|{_COUNTER_WORDS}\s*[:(]?\s*\d[\d\s.,]*(?:тыс\.?|k|к)?\s*\)?)\W*$",
+    re.I,
+)
 _CREDIT = re.compile(
     r"^\s*(?:фото|фотография|видео|иллюстрация|источник|автор фото|photo|picture|image|video|source"
     r"|credit|crédit|photo ?credit|суреттер|сурет|фото ?түсірген)\s*[:/—–-]",
@@ -52,8 +63,10 @@ def rule_reason(text: str) -> str | None:
     stripped = text.strip()
     if not _LETTER.search(stripped):
         return "no letters (numbers, separators, counters)"
-    if _TICKER.match(stripped):
+    if _TICKER.match(stripped) or _QUOTE_CHANGE.match(stripped):
         return "currency or market ticker"
+    if _COUNTER.match(stripped):
+        return "view or comment counter"
     if _CREDIT.match(stripped):
         return "photo/source credit"
     lower = stripped.lower()
