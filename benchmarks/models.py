@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from classify.document import Document  # noqa: E402
 from classify.models import classify_documents, load_models, train  # noqa: E402
+from classify.models.bundle import text_to_classify  # noqa: E402
 from classify.models.features import normalise  # noqa: E402
 from classify.models.labelsets import LABEL_SETS, labels_root, load_label_set  # noqa: E402
 from classify.models.training import metrics, model_inputs, predict_labels  # noqa: E402
@@ -235,10 +236,9 @@ def speed_benchmark(bundle, n_docs: int, use_fasttext: bool) -> dict[str, Any]:
 
 def cleaned_texts(noisy: list[str], sites: list[str]) -> dict[str, list[str]]:
     """Clean every page and flag duplicated paragraphs; the texts the models then read, two ways:
-    "noisy cleaned" drops every flagged duplicate (within the page and across pages), "noisy
-    cleaned, duplicates kept" is what `classify run` classifies by default (duplicates flagged only).
-    The two differ when a test set holds near-duplicate articles: dropping cross-page duplicates
-    leaves the later copy with no text of its own."""
+    "noisy cleaned" is what `classify run --drop-duplicates` classifies (flagged duplicates dropped,
+    unless they are most of the page: `text_to_classify`), "noisy cleaned, duplicates kept" what
+    `classify run` classifies by default (duplicates flagged only)."""
     from classify.clean import clean_documents
     from classify.dedup import Deduplicator
 
@@ -246,7 +246,7 @@ def cleaned_texts(noisy: list[str], sites: list[str]) -> dict[str, list[str]]:
     docs = clean_documents(docs)
     docs = Deduplicator().process(docs)
     return {
-        "noisy cleaned": [doc.clean_text(drop_duplicates=True) for doc in docs],
+        "noisy cleaned": [text_to_classify(doc, drop_duplicates=True) for doc in docs],
         "noisy cleaned, duplicates kept": [doc.clean_text(drop_duplicates=False) for doc in docs],
     }
 

@@ -156,3 +156,17 @@ def test_threads_do_not_change_answers(bundle):
     one = [d.topic for d in classify_documents(docs, bundle, n_jobs=1)]
     two = [d.topic for d in classify_documents(docs, bundle, n_jobs=2)]
     assert one == two
+
+
+def test_a_near_copy_is_classified_on_its_copied_text_when_duplicates_are_dropped() -> None:
+    from classify.document import DuplicateRef
+    from classify.models.bundle import text_to_classify
+
+    copied = "The central bank raised its key rate by two points to fight inflation, the governor said."
+    doc = Document(id="b", text="", source="x", lines=[
+        Line(number=1, text=copied, status=CONTENT, duplicate_of=DuplicateRef("a", 1, 0.9)),
+        Line(number=2, text="Photo caption.", status=CONTENT),
+    ])
+    assert text_to_classify(doc, drop_duplicates=True) == doc.clean_text()  # mostly a copy: keep it
+    doc.lines[1].text = "Analysts had expected a smaller rise, and markets fell sharply after the decision was announced."
+    assert text_to_classify(doc, drop_duplicates=True) == doc.lines[1].text  # mostly its own: drop the copy

@@ -19,6 +19,10 @@ TOP_K = 3
 EVIDENCE_SENTENCES = 3
 MAX_STANCE_SENTENCES = 60  # per document: bounds the cost of very long pages
 MIN_CHUNK_DOCS = 64  # documents per thread task
+# With drop_duplicates, a document keeps its flagged duplicates for classification when they are
+# more than this share of its clean text: a near copy of an earlier article is about what its
+# copied paragraphs say, not about the caption or two left of its own.
+MAX_DROPPED_SHARE = 0.5
 
 
 def default_models_dir() -> Path:
@@ -49,6 +53,16 @@ def load_models(directory: Path | None = None) -> ModelBundle:
     return ModelBundle(topic, stance, directory)
 
 
+def text_to_classify(doc: Document, drop_duplicates: bool = False) -> str:
+    """The text the models read: the clean text, without flagged duplicate paragraphs when
+    `drop_duplicates`, unless those are most of it (see MAX_DROPPED_SHARE)."""
+    clean = doc.clean_text()
+    if not drop_duplicates:
+        return clean
+    own = doc.clean_text(drop_duplicates=True)
+    return own if len(own) >= (1.0 - MAX_DROPPED_SHARE) * len(clean) else clean
+
+
 def _top(labels: list[str], row: np.ndarray) -> list[tuple[str, float]]:
     order = np.argsort(-row, kind="stable")[:TOP_K]
     return [(labels[i], round(float(row[i]), 4)) for i in order]
@@ -70,7 +84,7 @@ def classify_documents(
     stance None; with a target it never mentions, its stance is None (nothing in it is about it).
     Documents go in chunks to `n_jobs` threads (default: all cores).
     """
-    texts = [doc.clean_text(drop_duplicates) for doc in docs]
+    texts = [text_to_classify(doc, drop_duplicates) for doc in docs]
     for doc in docs:
         doc.topic, doc.stance = None, None
     present = [i for i, text in enumerate(texts) if text.strip()]
