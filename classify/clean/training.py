@@ -35,7 +35,7 @@ from classify.clean.features import (
 )
 from classify.clean.gold import label_lines
 from classify.clean.html import headline_block, render_page
-from classify.clean.model import StackedLineClassifier, TreeContentClassifier, stacked_rows
+from classify.clean.model import StackedLineClassifier, TreeContentClassifier, combine_stages, stacked_rows
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 BENCHMARK_DIR = SHARED / "data" / "boilerplate" / "scrapinghub_aeb"
@@ -211,8 +211,8 @@ def fit_block_model(
 def fit_line_model(
     examples: Examples, folds: int, random_state: int, cv_thresholds: bool
 ) -> tuple[StackedLineClassifier, np.ndarray | None]:
-    """The two-stage line model fitted on all `examples`, and (if `cv_thresholds`) out-of-fold
-    scores of its second stage: per fold of the same GroupKFold split that produced the stage-1
+    """The two-stage line model fitted on all `examples`, and (if `cv_thresholds`) its out-of-fold
+    scores (both stages combined as in prediction): per fold of the same GroupKFold split that produced the stage-1
     out-of-fold probabilities, a stage-2 model trained on the other folds' pages scores the
     held-out pages. (Stage-1 scores of the training pages came from models that saw the held-out
     pages, a second-order leak accepted for choosing thresholds only; the benchmark's figures are
@@ -224,7 +224,8 @@ def fit_line_model(
     oof = None
     if cv_thresholds:
         stacked = replace(examples, X=stacked_rows(examples.X, model.out_of_fold_, examples.documents))
-        oof = out_of_fold_scores(stacked, folds, STACK_PARAMS, random_state)
+        second = out_of_fold_scores(stacked, folds, STACK_PARAMS, random_state)
+        oof = combine_stages(model.out_of_fold_, second)[:, 1]
     return model, oof
 
 
