@@ -108,8 +108,11 @@ def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
     out = WORK / f"out-{corpus_path.stem}-{label.replace(' ', '_')}.jsonl"
     command = [sys.executable, "-m", "classify", "run", str(corpus_path), "-o", str(out), "--quiet", *args]
     index = WORK / f"index-{corpus_path.stem}-{label.replace(' ', '_')}.npz"
+    # The index's line counts live beside it; both go, or a rerun would start from the last run's.
+    state = (index, index.with_name(index.name + ".lines.npz"))
     if "--engine" not in args:  # the local engine saves its dedup index: its size is the state that grows
-        index.unlink(missing_ok=True)
+        for path in state:
+            path.unlink(missing_ok=True)
         command += ["--index", str(index)]
     started = time.perf_counter()
     # A fresh wrapper process per run: its RUSAGE_CHILDREN covers this run's process tree only
@@ -123,7 +126,8 @@ def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
     digest = _sha256(out)
     out.unlink()
     index_mb = round(index.stat().st_size / 1e6, 1) if index.exists() else None
-    index.unlink(missing_ok=True)
+    for path in state:
+        path.unlink(missing_ok=True)
     return {
         "config": label,
         "documents": documents,

@@ -136,7 +136,9 @@ def count_corpus_lines(inputs: list[str], options: RunOptions) -> SourceLineCoun
     )
     for part in parts:
         counts.update(part)
-    if options.index_path is not None and line_counts_path(options.index_path).exists():
+    # The line counts belong to the index: without the index file a run starts afresh, whatever
+    # counts an earlier index left beside it.
+    if options.index_path is not None and options.index_path.exists() and line_counts_path(options.index_path).exists():
         counts.update(SourceLineCounts.load(line_counts_path(options.index_path)))
     return counts
 

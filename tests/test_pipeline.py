@@ -189,3 +189,15 @@ def test_a_large_source_needs_a_share_of_its_documents(tmp_path):
     run([corpus], out, tmp_path / "errors.jsonl", options)
     reasons = signature_reasons(out)[-3:]
     assert not any(reason and "repeated" in reason for reason in reasons)
+
+
+def test_line_counts_left_without_their_index_are_not_reused(tmp_path):
+    """Deleting the index starts afresh: stale line counts beside it are ignored, then replaced."""
+    index = tmp_path / "index.npz"
+    options = RunOptions(batch_size=1, stages=("clean", "dedup"), index_path=index)
+    first = write_site(tmp_path / "first.jsonl", BODIES[:2])
+    run([first], tmp_path / "1.jsonl", tmp_path / "1.errors.jsonl", options)
+    index.unlink()
+    second = write_site(tmp_path / "second.jsonl", BODIES[2:3])
+    run([second], tmp_path / "2.jsonl", tmp_path / "2.errors.jsonl", options)
+    assert not any(reason and "repeated" in reason for reason in signature_reasons(tmp_path / "2.jsonl"))
