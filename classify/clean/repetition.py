@@ -122,10 +122,12 @@ class SourceLineCounts:
         """For each `line_key`, in how many documents of `source` that line occurs."""
         self._flush()
         keys = np.fromiter(keys, dtype=np.uint64)
+        if not len(self.keys_):
+            return np.zeros(len(keys), dtype=np.int64)
         pairs = keys ^ source_key(source)
-        where = np.minimum(np.searchsorted(self.keys_, pairs), max(len(self.keys_) - 1, 0))
-        found = (keys != 0) & (self.keys_[where] == pairs) if len(self.keys_) else np.zeros(len(keys), bool)
-        return np.where(found, self.counts_[where] if len(self.keys_) else 0, 0).astype(np.int64)
+        where = np.minimum(np.searchsorted(self.keys_, pairs), len(self.keys_) - 1)
+        found = (keys != 0) & (self.keys_[where] == pairs)
+        return np.where(found, self.counts_[where], 0).astype(np.int64)
 
     def threshold(self, source: str, min_repeats: int, min_share: float) -> int:
         """How many documents of `source` a line must occur in to be its boilerplate:
