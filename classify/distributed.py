@@ -141,26 +141,17 @@ def batch_item_sets(docs: list[Document], options: RunOptions, minhasher: MinHas
 
 def line_count_split(batches: list[Batch], parts: int) -> list[SourceLineCounts]:
     """The map side of the line-count shuffle: the partition's source line counts, split by key."""
-    counts = SourceLineCounts()
-    for batch in batches:
-        counts.update(count_batch_lines(batch))
-    return counts.split(parts)
+    return SourceLineCounts.merged(count_batch_lines(batch) for batch in batches).split(parts)
 
 
 def repeated_lines(*pieces: SourceLineCounts, min_count: int) -> SourceLineCounts:
     """The reduce side: one key range's counts summed over the corpus, kept where they reach `min_count`."""
-    counts = SourceLineCounts()
-    for piece in pieces:
-        counts.update(piece)
-    return counts.repeated(min_count)
+    return SourceLineCounts.merged(pieces).repeated(min_count)
 
 
 def join_line_counts(*parts: SourceLineCounts) -> SourceLineCounts:
     """The corpus's repeated lines, all key ranges together (complete: cleaning only looks them up)."""
-    counts = SourceLineCounts(complete=True)
-    for part in parts:
-        counts.update(part)
-    return counts
+    return SourceLineCounts.merged(parts, complete=True)
 
 
 def prepare_partition(batches: list[Batch], options: RunOptions, counts: SourceLineCounts | None = None) -> Partition:

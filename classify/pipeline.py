@@ -130,12 +130,10 @@ def count_corpus_lines(inputs: list[str], options: RunOptions) -> SourceLineCoun
     The counts are complete: the cleaning pass only looks them up."""
     if "clean" not in options.stages or options.repetition != "corpus" or "-" in inputs:
         return None
-    counts = SourceLineCounts(complete=True)
     parts = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
         delayed(count_batch_lines)(batch) for batch in batched(read_documents(inputs, options.read), options.batch_size)
     )
-    for part in parts:
-        counts.update(part)
+    counts = SourceLineCounts.merged(parts, complete=True)
     # The line counts belong to the index: without the index file a run starts afresh, whatever
     # counts an earlier index left beside it.
     if options.index_path is not None and options.index_path.exists() and line_counts_path(options.index_path).exists():

@@ -118,6 +118,14 @@ class SourceLineCounts:
         self._buffer(other.keys_, other.counts_)
         return self
 
+    @classmethod
+    def merged(cls, parts: Iterable[SourceLineCounts], complete: bool = False) -> SourceLineCounts:
+        """The sum of several parts' counts (batches, workers, key ranges or runs)."""
+        counts = cls(complete=complete)
+        for part in parts:
+            counts.update(part)
+        return counts
+
     def counts_for(self, source: str, keys: Iterable[int]) -> np.ndarray:
         """For each `line_key`, in how many documents of `source` that line occurs."""
         self._flush()
