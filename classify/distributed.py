@@ -65,7 +65,7 @@ def concat_sets(parts: list[ShingleSets]) -> ShingleSets:
     """Rows of several `ShingleSets`, one after the other."""
     shifts = np.cumsum([0] + [len(p.hashes) for p in parts[:-1]])
     offsets = np.concatenate([np.zeros(1, dtype=np.int64)] + [p.offsets[1:] + s for p, s in zip(parts, shifts)])
-    hashes = np.concatenate([np.zeros(0, dtype=np.uint64)] + [p.hashes for p in parts])
+    hashes = np.concatenate([np.zeros(0, dtype=np.uint32)] + [p.hashes for p in parts])
     return ShingleSets(offsets.astype(np.int64), hashes)
 
 

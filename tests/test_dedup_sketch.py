@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from classify.dedup import DedupOptions
-from classify.dedup.index import SortedRuns, earlier_in_batch, pair_jaccard
+from classify.dedup.index import SortedRuns, earlier_in_batch, merge_sorted, pair_jaccard
 from classify.dedup.minhash import MinHasher, band_keys, datasketch_lsh, lsh_params
 from classify.dedup.shingles import (
     ShingleSets,
@@ -104,13 +104,25 @@ def test_pair_jaccard_is_exact(python_sets: list[set[int]]) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), max_size=40))
-def test_sort_within_groups_equals_lexsort_even_when_top_bits_collide(pairs: list[tuple[int, int]]) -> None:
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2**32 - 1)), max_size=40))
+def test_sort_within_groups_equals_lexsort(pairs: list[tuple[int, int]]) -> None:
     groups = np.array([g for g, _ in pairs], dtype=np.int64)
-    hashes = np.array([(7 << 60) + low for _, low in pairs], dtype=np.uint64)  # differ in low bits only
-    order = sort_within_groups(hashes, groups, 6)
+    hashes = np.array([h for _, h in pairs], dtype=np.uint32)
+    order = sort_within_groups(hashes, groups)
     reference = np.lexsort((hashes, groups))
     assert np.array_equal(groups[order], groups[reference]) and np.array_equal(hashes[order], hashes[reference])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=30), st.lists(st.integers(0, 5), max_size=30))
+def test_merge_sorted_equals_a_stable_sort_of_both_runs(older: list[int], newer: list[int]) -> None:
+    old_keys, new_keys = np.sort(np.array(older, dtype=np.uint32)), np.sort(np.array(newer, dtype=np.uint32))
+    old_owners = np.arange(len(older), dtype=np.int32)
+    new_owners = len(older) + np.arange(len(newer), dtype=np.int32)
+    keys, owners = merge_sorted((old_keys, old_owners), (new_keys, new_owners))
+    all_keys, all_owners = np.concatenate((old_keys, new_keys)), np.concatenate((old_owners, new_owners))
+    order = np.argsort(all_keys, kind="stable")
+    assert np.array_equal(keys, all_keys[order]) and np.array_equal(owners, all_owners[order])
 
 
 def test_sorted_runs_return_the_earliest_owners_across_runs() -> None:

@@ -58,7 +58,8 @@ def binomial_quantile(q: float, n: int, p: float) -> int:
     return n
 
 class GrowableArray:
-    """A 1-d numpy array with amortised O(1) append (capacity doubles)."""
+    """A 1-d numpy array with amortised O(1) append: capacity grows by half, so a full array
+    holds at most 50% slack and growing it briefly needs 2.5x its size (3x when doubling)."""
 
     def __init__(self, dtype: type, values: np.ndarray | None = None) -> None:
         self._data = np.zeros(16, dtype=dtype) if values is None else np.array(values, dtype=dtype)
@@ -67,7 +68,7 @@ class GrowableArray:
     def append(self, values: np.ndarray) -> None:
         need = self._size + len(values)
         if need > len(self._data):
-            grown = np.zeros(max(need, 2 * len(self._data)), dtype=self._data.dtype)
+            grown = np.empty(max(need, len(self._data) * 3 // 2), dtype=self._data.dtype)
             grown[: self._size] = self._data[: self._size]
             self._data = grown
         self._data[self._size : need] = values
@@ -82,13 +83,29 @@ class GrowableArray:
         return self._size
 
 
+def merge_sorted(older: tuple[np.ndarray, np.ndarray], newer: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two key-sorted (keys, owners) runs as one, a newer pair after the older pairs of its key.
+
+    A linear merge: each newer pair's place is its rank among the older keys (one binary search
+    per newer key) plus its own rank, so no argsort of the union and no index array over it.
+    """
+    (old_keys, old_owners), (new_keys, new_owners) = older, newer
+    total = len(old_keys) + len(new_keys)
+    new_place = np.searchsorted(old_keys, new_keys, "right") + np.arange(len(new_keys))
+    is_old = np.ones(total, dtype=bool)
+    is_old[new_place] = False
+    keys = np.empty(total, dtype=old_keys.dtype)
+    owners = np.empty(total, dtype=old_owners.dtype)
+    keys[new_place], owners[new_place] = new_keys, new_owners
+    keys[is_old], owners[is_old] = old_keys, old_owners
+    return keys, owners
+
+
 class SortedRuns:
     """Multimap from integer key to owner id (stored as `ID_DTYPE`), owners inserted in increasing order."""
 
-    def __init__(self, keys: np.ndarray | None = None, owners: np.ndarray | None = None) -> None:
-        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
-        if keys is not None and owners is not None and len(keys):
-            self._runs.append((keys, owners))
+    def __init__(self, runs: list[tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = [(k, o) for k, o in runs or [] if len(k)]
 
     def add(self, keys: np.ndarray, owners: np.ndarray) -> None:
         """Insert pairs whose owners are all larger than every owner already stored."""
@@ -97,10 +114,8 @@ class SortedRuns:
         order = np.argsort(keys, kind="stable")  # stable: owners stay increasing within a key
         self._runs.append((keys[order], owners[order].astype(ID_DTYPE)))
         while len(self._runs) > 1 and len(self._runs[-2][0]) <= 2 * len(self._runs[-1][0]):
-            (old_keys, old_owners), (new_keys, new_owners) = self._runs[-2:]
-            keys_all = np.concatenate((old_keys, new_keys))
-            merged = np.argsort(keys_all, kind="stable")
-            self._runs[-2:] = [(keys_all[merged], np.concatenate((old_owners, new_owners))[merged])]
+            newer = self._runs.pop()
+            self._runs[-1] = merge_sorted(self._runs[-1], newer)
 
     def earliest(self, queries: np.ndarray, cap: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each query key, up to `cap` of its smallest owners: (query index, owner) arrays.
@@ -124,14 +139,10 @@ class SortedRuns:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(found_query), np.concatenate(found_owner)
 
-    def merged(self) -> tuple[np.ndarray, np.ndarray]:
-        """All pairs as one sorted run (for saving)."""
-        if not self._runs:
-            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=ID_DTYPE)
-        keys = np.concatenate([k for k, _ in self._runs])
-        owners = np.concatenate([o for _, o in self._runs])
-        order = np.argsort(keys, kind="stable")
-        return keys[order], owners[order]
+    @property
+    def runs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The sorted (keys, owners) runs, oldest first (saved as they are: no merged copy)."""
+        return list(self._runs)
 
     @property
     def nbytes(self) -> int:
@@ -139,11 +150,11 @@ class SortedRuns:
 
 
 class HashSetStore:
-    """Shingle sets kept as they are: uint64 hashes in CSR layout, one row per stored set."""
+    """Shingle sets kept as they are: uint32 hashes in CSR layout, one row per stored set."""
 
     def __init__(self, offsets: np.ndarray | None = None, hashes: np.ndarray | None = None) -> None:
         self._offsets = GrowableArray(np.int64, np.zeros(1, dtype=np.int64) if offsets is None else offsets)
-        self._hashes = GrowableArray(np.uint64, hashes)
+        self._hashes = GrowableArray(np.uint32, hashes)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -229,7 +240,7 @@ def set_fingerprints(sets: ShingleSets) -> np.ndarray:
     out = np.zeros(len(sets), dtype=np.uint64)
     nonempty = sets.sizes > 0
     if nonempty.any():
-        mixed = fmix64(sets.hashes ^ _FINGERPRINT_SALT)
+        mixed = fmix64(sets.hashes.astype(np.uint64) ^ _FINGERPRINT_SALT)
         out[nonempty] = np.add.reduceat(mixed, sets.offsets[:-1][nonempty])
     return out
 
@@ -252,7 +263,7 @@ def pair_jaccard(left: ShingleSets, left_rows: np.ndarray, right: ShingleSets, r
             (left.hashes[concatenated_ranges(left.offsets[a], la)], right.hashes[concatenated_ranges(right.offsets[b], lb)])
         )
         owners = np.concatenate((np.repeat(pair, la), np.repeat(pair, lb)))
-        order = sort_within_groups(hashes, owners, len(a))
+        order = sort_within_groups(hashes, owners)
         hashes, owners = hashes[order], owners[order]
         twice = (hashes[1:] == hashes[:-1]) & (owners[1:] == owners[:-1])
         inter = np.bincount(owners[1:][twice], minlength=len(a))
@@ -471,19 +482,18 @@ class NearDuplicateIndex:
         return roots
 
     def state(self) -> dict[str, np.ndarray]:
-        """Arrays that fully describe the index (see `from_state`)."""
-        fingerprint_keys, fingerprint_owners = self._fingerprints.merged()
-        bucket_keys, bucket_owners = self._buckets.merged()
-        return {
+        """Arrays that fully describe the index (see `from_state`); the multimaps' runs are
+        listed as they are (``bucket_keys.0``, ``bucket_owners.0``, ...), so saving copies nothing."""
+        state = {
             **self.store.state(),
             "sketches": self._sketches.values,
             "set_row": self._set_row.values,
             "parent": self._parent.values,
-            "fingerprint_keys": fingerprint_keys,
-            "fingerprint_owners": fingerprint_owners,
-            "bucket_keys": bucket_keys,
-            "bucket_owners": bucket_owners,
         }
+        for name, multimap in (("fingerprint", self._fingerprints), ("bucket", self._buckets)):
+            for run, (keys, owners) in enumerate(multimap.runs):
+                state[f"{name}_keys.{run}"], state[f"{name}_owners.{run}"] = keys, owners
+        return state
 
     @classmethod
     def from_state(
@@ -501,9 +511,15 @@ class NearDuplicateIndex:
         index._sketches = GrowableArray(np.uint8, state["sketches"])
         index._set_row = GrowableArray(ID_DTYPE, state["set_row"])
         index._parent = GrowableArray(ID_DTYPE, state["parent"])
-        index._fingerprints = SortedRuns(state["fingerprint_keys"], state["fingerprint_owners"])
-        index._buckets = SortedRuns(state["bucket_keys"], state["bucket_owners"])
+        index._fingerprints = SortedRuns(_runs_of(state, "fingerprint"))
+        index._buckets = SortedRuns(_runs_of(state, "bucket"))
         return index
+
+
+def _runs_of(state: dict[str, np.ndarray], name: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The runs of multimap `name` listed by `NearDuplicateIndex.state`, oldest first."""
+    count = sum(1 for key in state if key.startswith(f"{name}_keys."))
+    return [(state[f"{name}_keys.{run}"], state[f"{name}_owners.{run}"]) for run in range(count)]
 
 
 class _Forest:

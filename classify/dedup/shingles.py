@@ -155,23 +155,11 @@ def _window_polynomial(values: np.ndarray, starts: np.ndarray, window: int, base
     return acc
 
 
-def sort_within_groups(hashes: np.ndarray, groups: np.ndarray, group_count: int) -> np.ndarray:
-    """The permutation sorting uint64 `hashes` by (group, hash), `groups` being ints in
-    [0, group_count): ``np.lexsort((hashes, groups))``, 3-4x faster.
-
-    One argsort of a composite key: the group in the high bits, the hash's top bits below it.
-    Two different hashes of one group that share those top bits (probability ~ 2^-40 per pair)
-    would be ordered arbitrarily; that case is detected and falls back to `np.lexsort`.
-    """
-    group_bits = max(int(group_count - 1).bit_length(), 1)
-    if group_bits > 32:
-        return np.lexsort((hashes, groups))
-    key = (groups.astype(np.uint64) << np.uint64(64 - group_bits)) | (hashes >> np.uint64(group_bits))
-    order = np.argsort(key)
-    sorted_key, sorted_hashes = key[order], hashes[order]
-    if np.any((sorted_key[1:] == sorted_key[:-1]) & (sorted_hashes[1:] != sorted_hashes[:-1])):
-        return np.lexsort((hashes, groups))
-    return order
+def sort_within_groups(hashes: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The permutation sorting uint32 `hashes` by (group, hash), `groups` being non-negative ints
+    below 2^32: ``np.lexsort((hashes, groups))`` as one argsort of the exact 64-bit key
+    ``group * 2^32 + hash``, 3-4x faster."""
+    return np.argsort((groups.astype(np.uint64) << np.uint64(32)) | hashes.astype(np.uint64))
 
 
 @dataclass(slots=True)
@@ -182,7 +170,7 @@ class ShingleSets:
     """
 
     offsets: np.ndarray  # int64, n + 1
-    hashes: np.ndarray  # uint64
+    hashes: np.ndarray  # uint64 shingle hashes, or (after `unique`) their low 32 bits
     by_words: np.ndarray | None = None  # bool per row: word shingles (else character shingles)
 
     def __len__(self) -> int:
@@ -205,10 +193,17 @@ class ShingleSets:
         )
 
     def unique(self) -> ShingleSets:
-        """Each paragraph's hashes sorted and deduplicated: the shingle *set* of each paragraph."""
+        """The shingle *set* of each paragraph: the low 32 bits of its hashes (uint32), sorted
+        and deduplicated.
+
+        32 bits are what MinHash sees (see `classify.dedup.minhash`), so the exact Jaccard of
+        two sets is the similarity that their signatures estimate; two different shingles of a
+        compared pair collide with probability ~ |A| |B| / 2^32, and the sets take half the memory.
+        """
         owners = self.owners()
-        order = sort_within_groups(self.hashes, owners, len(self))
-        hashes, owners = self.hashes[order], owners[order]
+        low = self.hashes.astype(np.uint32)  # astype keeps the low 32 bits
+        order = sort_within_groups(low, owners)
+        hashes, owners = low[order], owners[order]
         keep = np.ones(len(hashes), dtype=bool)
         keep[1:] = (hashes[1:] != hashes[:-1]) | (owners[1:] != owners[:-1])
         counts = np.bincount(owners[keep], minlength=len(self))

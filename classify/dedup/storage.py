@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from classify.dedup.stage import Deduplicator
 
 FORMAT = "classify-dedup-index"
-VERSION = 3  # 2: int32 ids, 32-bit bucket keys, documents as their paragraphs' rows; 3: b-bit sketches
+VERSION = 4  # 2: int32 ids, 32-bit bucket keys, documents as their paragraphs' rows; 3: b-bit sketches;
+# 4: 32-bit set hashes, multimap runs saved unmerged
 # Options that shape the stored sets, signatures or LSH band keys (the banding follows the
 # thresholds and lsh_recall); an index is unusable under different values.
 _SHAPING_OPTIONS = (
