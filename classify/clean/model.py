@@ -10,6 +10,10 @@ vectorised walk of all trees at once:
 where leaf_t(x) follows "x[feature] <= threshold goes left" from the root of tree t (leaf values
 already include the learning rate). Features never contain NaN, so missing-value routing is not
 needed.
+
+For the walk, each tree's nodes are laid out breadth first with the two children of a node side by
+side, so one step is `node = left[node] + (x[feature[node]] > threshold[node])`; a leaf is its own
+left child with threshold +inf, so walking past it stays on it.
 """
 
 from __future__ import annotations
@@ -84,14 +88,45 @@ class TreeContentClassifier:
             roots.append(offset)
             depth = max(depth, int(nodes["depth"].max()))
             offset += n
-        self.feature_ = np.concatenate(features).astype(np.int32)
-        self.threshold_ = np.concatenate(thresholds).astype(np.float64)
-        self.left_ = np.concatenate(lefts).astype(np.int32)
-        self.right_ = np.concatenate(rights).astype(np.int32)
-        self.value_ = np.concatenate(values).astype(np.float64)
-        self.roots_ = np.asarray(roots, dtype=np.int32)
+        self._set_trees(
+            np.concatenate(features), np.concatenate(thresholds), np.concatenate(lefts),
+            np.concatenate(rights), np.concatenate(values), np.asarray(roots),
+        )
         self.depth_ = depth
         self.baseline_ = float(np.ravel(model._baseline_prediction)[0])
+
+    def _set_trees(
+        self, feature: np.ndarray, threshold: np.ndarray, left: np.ndarray, right: np.ndarray,
+        value: np.ndarray, roots: np.ndarray,
+    ) -> None:
+        """Store the trees with siblings side by side (see the module docstring): nodes are
+        renumbered breadth first within each tree, which keeps every tree's leaves and values,
+        so predictions are unchanged. Accepts any valid layout, so older model files load too."""
+        n = len(feature)
+        is_leaf = left == np.arange(n)
+        order: list[int] = []  # new position -> old node
+        new_index = np.empty(n, dtype=np.int64)
+        new_roots = []
+        for root in roots.tolist():
+            new_roots.append(len(order))
+            new_index[root] = len(order)
+            order.append(root)
+            head = len(order) - 1
+            while head < len(order):  # breadth first over this tree
+                old = order[head]
+                head += 1
+                if not is_leaf[old]:
+                    for child in (int(left[old]), int(right[old])):
+                        new_index[child] = len(order)
+                        order.append(child)
+        old = np.asarray(order)
+        leaf = is_leaf[old]
+        self.feature_ = np.where(leaf, 0, feature[old]).astype(np.int32)
+        self.threshold_ = np.where(leaf, np.inf, threshold[old]).astype(np.float64)
+        self.left_ = np.where(leaf, np.arange(n), new_index[left[old]]).astype(np.int32)
+        self.right_ = np.where(leaf, np.arange(n), self.left_ + 1).astype(np.int32)
+        self.value_ = np.where(leaf, value[old], 0.0).astype(np.float64)
+        self.roots_ = np.asarray(new_roots, dtype=np.int32)
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
@@ -100,11 +135,15 @@ class TreeContentClassifier:
         flat = np.ascontiguousarray(X).ravel()
         # Offset of each row's first feature in the flattened matrix, one column per tree.
         row_offset = (np.arange(X.shape[0]) * X.shape[1])[:, None]
-        node = np.broadcast_to(self.roots_, (X.shape[0], len(self.roots_))).copy()
-        for _ in range(self.depth_):
-            go_left = flat.take(row_offset + self.feature_.take(node)) <= self.threshold_.take(node)
-            node = np.where(go_left, self.left_.take(node), self.right_.take(node))
-        return self.baseline_ + self.value_.take(node).sum(axis=1)
+        # Step one is the same node (each tree's root) for every row: no gather of node data.
+        roots = self.roots_
+        node = self.left_[roots] + (X[:, self.feature_[roots]] > self.threshold_[roots])
+        # Indices are valid by construction, so take's bounds check is skipped (mode="clip").
+        feature, threshold, left = self.feature_, self.threshold_, self.left_
+        for _ in range(self.depth_ - 1):
+            x = flat.take(row_offset + feature.take(node, mode="clip"), mode="clip")
+            node = left.take(node, mode="clip") + (x > threshold.take(node, mode="clip"))
+        return self.baseline_ + self.value_.take(node, mode="clip").sum(axis=1)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Column 1 is P(content)."""
@@ -144,12 +183,7 @@ class TreeContentClassifier:
         model = cls(**meta["params"], feature_names=meta["feature_names"])
         model.metadata = meta.get("metadata", {})
         with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
-            model.feature_ = arrays["feature"]
-            model.threshold_ = arrays["threshold"]
-            model.left_ = arrays["left"]
-            model.right_ = arrays["right"]
-            model.value_ = arrays["value"]
-            model.roots_ = arrays["roots"]
+            model._set_trees(*(arrays[name] for name in ("feature", "threshold", "left", "right", "value", "roots")))
         model.depth_ = int(meta["depth"])
         model.baseline_ = float(meta["baseline"])
         return model
