@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from classify.clean.features import (
-    best_segment, block_feature_names, line_feature_names, line_features, stacked_feature_names, stacked_features,
+    OWN_TEXT_FEATURES, best_segment, block_feature_names, line_feature_names, line_features, stacked_feature_names,
+    stacked_features, text_features,
 )
 from classify.clean.gold import label_lines, page_counts, prf
 from classify.clean.lines import MODELS_DIR
@@ -124,6 +125,26 @@ def test_line_features_have_one_row_per_line_and_see_neighbours() -> None:
     column = line_feature_names().index("sentence_end@-1")
     assert X[2, column] == 1.0 and X[1, column] == 0.0
     assert line_features([]).shape == (0, len(line_feature_names()))
+
+
+def test_text_features_of_a_line_do_not_depend_on_the_other_lines() -> None:
+    # The features are computed over the whole document at once; no line may leak into another.
+    lines = [
+        "See example.com or WWW.NEWS.RU.", "Mr.Comfort wrote: Ends here.", "e-mail _x_ 3,5 🎉 ΟΔΟΣ", "",
+        "word", "Ещё одно предложение. И второе!", "İstanbul", "1. item:",
+    ]
+    together = text_features(lines)
+    for i, line in enumerate(lines):
+        np.testing.assert_array_equal(together[i], text_features([line])[0])
+
+
+def test_text_features_count_words_urls_and_sentences() -> None:
+    names = list(OWN_TEXT_FEATURES)
+    rows = text_features(["see example.com today", "Mr.Comfort is no URL", "e-mail _x_ 3,5 🎉", "One. Two. three"])
+    assert rows[:, names.index("urlish")].tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert rows[2, names.index("log_words")] == pytest.approx(np.log1p(5))  # e, mail, x, 3, 5
+    assert rows[2, names.index("symbol_ratio")] == pytest.approx(1 / 16)  # the emoji, of 16 characters
+    assert rows[3, names.index("sentences_inside")] == 1.0  # ". T" but not ". t"
 
 
 def test_gold_projection_marks_lines_of_the_gold_text() -> None:

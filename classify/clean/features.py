@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
@@ -29,26 +31,32 @@ from classify.clean.html import HEADING_TAGS, Page, best_container
 from classify.clean.rules import rule_reason
 from classify.language import STOPWORDS
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Unicode code point ranges of letters and upper-case letters in the scripts news comes in
-# (Latin with its extensions, Greek, Cyrillic with Kazakh, Arabic, Hebrew, CJK, kana, Hangul):
-# counting with numpy over a whole document is far faster than a regex per line.
+# (Latin with its extensions, Greek, Cyrillic with Kazakh, Arabic, Hebrew, CJK, kana, Hangul).
 _LETTER_RANGES = (
     (0x41, 0x5A), (0x61, 0x7A), (0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x24F), (0x370, 0x3FF),
     (0x400, 0x52F), (0x5D0, 0x5EA), (0x620, 0x64A), (0x3040, 0x30FF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF),
 )
-_UPPER_RANGES = ((0x41, 0x5A), (0xC0, 0xD6), (0xD8, 0xDE), (0x400, 0x42F))
-_KAZAKH_UPPER = np.array([ord(c) for c in "ӘҒҚҢӨҰҮҺІ"], dtype=np.uint32)
-_NOT_SYMBOL = np.array(sorted(ord(c) for c in " .,;:!?()\"'«»“”’-–—/%_"), dtype=np.uint32)
+_UPPER_RANGES = ((0x41, 0x5A), (0xC0, 0xD6), (0xD8, 0xDE), (0x400, 0x42F))  # all inside _LETTER_RANGES
+_KAZAKH_UPPER = [ord(c) for c in "ӘҒҚҢӨҰҮҺІ"]
+_PLAIN_PUNCTUATION = [ord(c) for c in " .,;:!?()\"'«»“”’-–—/%_"]
 _SENTENCE_END = re.compile(r"[.!?…:;][\"»”’)\]]*\s*$")
 _SENTENCE_INSIDE = re.compile(r"[.!?…]\s+[A-ZА-ЯЁ\"«“]")
-_URLISH = re.compile(r"https?://|www\.|\w\.(?:com|net|org|ru|kz|fr|uk|io|info|by|ua|me|tv)\b")  # on lower case
+# A line is URL-like when its lower-cased text has a scheme, "www." or a word character followed
+# by a common top-level domain ("\w\.(?:com|...)\b"); the patterns start with literals, so
+# re finds candidates by a fast substring search instead of trying every position.
+_URL_CUES = (re.compile(r"https?://"), re.compile(r"www\."))
+_DOMAIN_END = re.compile(r"\.(?:com|net|org|ru|kz|fr|uk|io|info|by|ua|me|tv)\b")
 _BULLETISH = re.compile(r"^\s*(?:[\d]+[.)]?\s*|[•·▪►▶➤→*#|>-]\s*)")
-# word -> indices of the languages it is a stop word of, so one dict lookup per word suffices.
-_STOPWORD_LANGUAGES: dict[str, tuple[int, ...]] = {}
-for _index, _words in enumerate(STOPWORDS.values()):
-    for _word in _words:
-        _STOPWORD_LANGUAGES[_word] = _STOPWORD_LANGUAGES.get(_word, ()) + (_index,)
+# word -> bit mask of the languages it is a stop word of (bit k: the k-th of STOPWORDS).
+_STOPWORD_LANGUAGES: dict[str, int] = {}
+for _index, _words_of_language in enumerate(STOPWORDS.values()):
+    for _word in _words_of_language:
+        _STOPWORD_LANGUAGES[_word] = _STOPWORD_LANGUAGES.get(_word, 0) | (1 << _index)
+_WORD = re.compile(r"[^\W_]+")  # a word, as `_scan` finds them (runs of letters and digits)
+# A document's lines are scanned as one string, joined by this character: no pattern or class
+# used here matches it, so each line's words and matches are those it has on its own.
+_SEPARATOR = "\x00"
 
 # The per-line features that neighbours also contribute (order matters: the model depends on it).
 CORE_TEXT_FEATURES = (
@@ -68,81 +76,173 @@ POSITION_FEATURES = (
 )
 
 
-def _in_ranges(codes: np.ndarray, ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
-    mask = np.zeros(codes.shape, dtype=bool)
-    for low, high in ranges:
-        mask |= (codes >= low) & (codes <= high)
-    return mask
+# Character categories counted per line (disjoint): the letter ranges split into upper and other,
+# ASCII digits, commas, plain punctuation and spaces, and symbols (everything else: emoji, arrows,
+# bullets, pipes, and the code points above the Basic Multilingual Plane).
+_OTHER, _LOWER, _UPPER, _DIGIT, _COMMA, _SYMBOL = range(6)
 
 
-def _class_counts(stripped: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per line: letters, upper-case letters, digits and symbols (not letter, digit, space or
-    ordinary punctuation: emoji, arrows, bullets, pipes)."""
-    codes = np.frombuffer("".join(stripped).encode("utf-32-le"), dtype=np.uint32)
-    ends = np.cumsum([len(t) for t in stripped])
-    starts = ends - np.array([len(t) for t in stripped], dtype=int)
-    letter = _in_ranges(codes, _LETTER_RANGES)
-    upper = _in_ranges(codes, _UPPER_RANGES) | np.isin(codes, _KAZAKH_UPPER)
-    digit = (codes >= 0x30) & (codes <= 0x39)
-    symbol = ~(letter | digit | np.isin(codes, _NOT_SYMBOL))
+def _characters(codes: np.ndarray) -> np.ndarray:
+    """Code points (uint32) as an array of one-character strings, for numpy's str predicates
+    (np.char.isalpha etc. apply Python's own Unicode tests; in C since numpy 2)."""
+    return np.ascontiguousarray(codes, dtype=np.uint32).view("<U1")
 
-    def per_line(mask: np.ndarray) -> np.ndarray:
-        cumulative = np.concatenate([[0], np.cumsum(mask)])
-        return (cumulative[ends] - cumulative[starts]).astype(float)
 
-    return per_line(letter), per_line(upper), per_line(digit), per_line(symbol)
+def _category_table() -> np.ndarray:
+    """The category of every code point of the Basic Multilingual Plane."""
+    category = np.full(0x10000, _SYMBOL, dtype=np.int64)
+    for low, high in _LETTER_RANGES:
+        category[low : high + 1] = _LOWER
+    for low, high in _UPPER_RANGES:
+        category[low : high + 1] = _UPPER
+    category[_KAZAKH_UPPER] = _UPPER
+    category[0x30:0x3A] = _DIGIT
+    category[_PLAIN_PUNCTUATION] = _OTHER
+    category[ord(",")] = _COMMA
+    return category
+
+
+# One table lookup per character instead of a regex or a comparison per range: the categories,
+# and whether a character is a word character of [^\W_] (str.isalnum, the test re uses).
+_CATEGORY = _category_table()
+_IS_WORD = np.char.isalnum(_characters(np.arange(0x10000)))
+for _table in (_CATEGORY, _IS_WORD):
+    _table.flags.writeable = False
+
+
+def _line_starts(lines: list[str]) -> np.ndarray:
+    """Offset of each line in the lines joined by _SEPARATOR, with one after each line."""
+    return np.concatenate([[0], np.cumsum([len(line) + 1 for line in lines])[:-1]]).astype(np.int64)
+
+
+def _match_lines(pattern: re.Pattern, joined: str, line_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start offsets of the non-overlapping matches of `pattern` in `joined` (lines joined by
+    _SEPARATOR, which no pattern here matches), and the line of each."""
+    starts = np.array([m.start() for m in pattern.finditer(joined)], dtype=np.int64)
+    return starts, np.searchsorted(line_start, starts, side="right") - 1
+
+
+@dataclass(slots=True)
+class _Scan:
+    """A document's whitespace-normalised lines, scanned once.
+
+    counts: per line, the characters of each category (columns _OTHER ... _SYMBOL), then words,
+    the best stop-word count of one language, characters in words, words starting with a
+    letter, and of those, words starting upper-case.
+    """
+
+    lines: list[str]
+    joined: str  # the lines, each followed by _SEPARATOR
+    codes: np.ndarray  # code points of `joined`
+    line_start: np.ndarray  # offset of each line in `joined`
+    lengths: np.ndarray
+    counts: np.ndarray
+    lowered_words: list[str]  # the lines' words ([^\W_]+ runs), lower-cased, in reading order
+    word_line: np.ndarray  # the line of each word
+
+    @property
+    def words_per_line(self) -> np.ndarray:
+        return self.counts[:, _SYMBOL + 1]
+
+
+def _scan(stripped: list[str]) -> _Scan:
+    """Character categories, words, stop words and word shapes of every line, from whole-document
+    array operations and one lower-casing of all words, instead of a regex and a loop per line."""
+    n = len(stripped)
+    lengths = np.array([len(t) for t in stripped], dtype=np.int64)
+    line_start = _line_starts(stripped)
+    joined = _SEPARATOR.join(stripped) + _SEPARATOR
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    bmp = np.minimum(codes, 0xFFFF)
+    category = _CATEGORY[bmp]  # a fresh array
+    category[line_start + lengths] = _OTHER  # the separators are no symbols
+    is_word = _IS_WORD[bmp]
+    astral = np.flatnonzero(codes > 0xFFFF)
+    if len(astral):  # emoji, historic scripts, mathematical letters
+        is_word[astral] = np.char.isalnum(_characters(codes[astral]))
+    line_of_char = np.repeat(np.arange(n), lengths + 1)
+    categories = np.bincount(line_of_char * 6 + category, minlength=n * 6).reshape(n, 6)
+    # Words are the maximal runs of word characters: with every other character made a space,
+    # str.split yields them all at once, and one lower-casing serves every word (spaces keep
+    # each word's own case context, e.g. for a final sigma).
+    edges = np.diff(np.concatenate([[0], is_word.view(np.int8), [0]]))
+    word_start, word_end = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    words_only = np.where(is_word, codes, ord(" ")).astype(np.uint32).tobytes().decode("utf-32-le")
+    lowered = words_only.lower().split()
+    word_line = line_of_char[word_start]
+    # Per word: its languages' stop-word bits, length, starts with a letter, ... upper-case.
+    first = codes[word_start]
+    is_alpha = np.char.isalpha(_characters(first))
+    per_word = np.zeros((len(word_start), len(STOPWORDS) + 3), dtype=np.int64)
+    if len(lowered):
+        languages = np.fromiter(map(_STOPWORD_LANGUAGES.get, lowered, repeat(0)), dtype=np.int64, count=len(lowered))
+        per_word[:, : len(STOPWORDS)] = (languages[:, None] >> np.arange(len(STOPWORDS))) & 1
+        per_word[:, -3] = word_end - word_start
+        per_word[:, -2] = is_alpha
+        per_word[:, -1] = is_alpha & np.char.isupper(_characters(first))
+    # Sums per line: the words of a line are contiguous, so differences of running sums.
+    words_per_line = np.bincount(word_line, minlength=n)
+    bounds = np.concatenate([[0], np.cumsum(words_per_line)])
+    running = np.vstack([np.zeros((1, per_word.shape[1]), dtype=np.int64), np.cumsum(per_word, axis=0)])
+    sums = running[bounds[1:]] - running[bounds[:-1]]
+    word_counts = np.column_stack(
+        [words_per_line, sums[:, : len(STOPWORDS)].max(axis=1, initial=0), sums[:, len(STOPWORDS) :]]
+    )
+    return _Scan(
+        stripped, joined, codes, line_start, lengths, np.hstack([categories, word_counts]).astype(float), lowered,
+        word_line,
+    )
+
+
+def _url_like(scan: _Scan) -> np.ndarray:
+    """Whether each line, lower-cased, has a URL cue: a scheme, "www." or a word character
+    followed by a common top-level domain."""
+    lowered, line_start = scan.joined.lower(), scan.line_start
+    if len(lowered) != len(scan.joined):  # a character lower-cases to two: offsets shift
+        lines = [line.lower() for line in scan.lines]
+        lowered, line_start = _SEPARATOR.join(lines) + _SEPARATOR, _line_starts(lines)
+    found = np.zeros(len(scan.lines), dtype=bool)
+    for pattern in _URL_CUES:
+        found[_match_lines(pattern, lowered, line_start)[1]] = True
+    starts, lines = _match_lines(_DOMAIN_END, lowered, line_start)
+    for start, line in zip(starts.tolist(), lines.tolist()):
+        before = lowered[start - 1] if start else _SEPARATOR
+        found[line] |= before.isalnum() or before == "_"  # the \w before the dot
+    return found
 
 
 def text_features(texts: list[str]) -> np.ndarray:
     """OWN_TEXT_FEATURES of each line (one row per line, columns in that order)."""
-    stripped = [" ".join(text.split()) for text in texts]
-    chars = np.array([len(t) for t in stripped], dtype=float)
-    letters, uppers, digits, symbols = _class_counts(stripped)
-    rows = []
-    for text in stripped:
-        words = _WORD.findall(text)
-        n_words = len(words)
-        per_language = [0] * len(STOPWORDS)
-        title_case = alpha_words = 0
-        for word in words:
-            for language in _STOPWORD_LANGUAGES.get(word.lower(), ()):
-                per_language[language] += 1
-            if word[0].isalpha():
-                alpha_words += 1
-                title_case += word[0].isupper()
-        rows.append(
-            [
-                n_words,
-                float(bool(_SENTENCE_END.search(text[-6:]))),
-                max(per_language) / n_words if n_words else 0.0,
-                text.count(",") / max(n_words, 1),
-                sum(map(len, words)) / n_words if n_words else 0.0,
-                title_case / alpha_words if alpha_words else 0.0,
-                float(len(_SENTENCE_INSIDE.findall(text))),
-                float(bool(_URLISH.search(text.lower()))),
-                float(bool(_BULLETISH.match(text))),
-                float(text.endswith(":")),
-                float(bool(text) and text[0].islower()),
-            ]
-        )
-    per_line = np.array(rows, dtype=float).reshape(len(texts), 11)
-    safe_chars = np.maximum(chars, 1.0)
+    return _text_features(_scan([" ".join(text.split()) for text in texts]))
+
+
+def _text_features(scan: _Scan) -> np.ndarray:
+    counts, lengths, n = scan.counts, scan.lengths, len(scan.lines)
+    letters = counts[:, _LOWER] + counts[:, _UPPER]
+    n_words, stopwords, word_chars, alpha_words, title_case = counts[:, _SYMBOL + 1 :].T
+    some_words = np.maximum(n_words, 1.0)
+    safe_chars = np.maximum(lengths, 1.0)
+    non_empty = lengths > 0
     return np.column_stack(
         [
-            np.log1p(chars),
-            np.log1p(per_line[:, 0]),
-            per_line[:, 1],
-            per_line[:, 2],
+            np.log1p(lengths.astype(float)),
+            np.log1p(n_words),
+            [m is not None for m in map(_SENTENCE_END.search, [t[-6:] for t in scan.lines])],
+            np.where(n_words > 0, stopwords / some_words, 0.0),
             letters / safe_chars,
-            per_line[:, 3],
-            per_line[:, 4],
-            digits / safe_chars,
-            uppers / np.maximum(letters, 1.0),
-            per_line[:, 5],
-            symbols / safe_chars,
-            per_line[:, 6:],
+            counts[:, _COMMA] / some_words,
+            np.where(n_words > 0, word_chars / some_words, 0.0),
+            counts[:, _DIGIT] / safe_chars,
+            counts[:, _UPPER] / np.maximum(letters, 1.0),
+            np.where(alpha_words > 0, title_case / np.maximum(alpha_words, 1.0), 0.0),
+            counts[:, _SYMBOL] / safe_chars,
+            np.bincount(_match_lines(_SENTENCE_INSIDE, scan.joined, scan.line_start)[1], minlength=n),
+            _url_like(scan),
+            [m is not None for m in map(_BULLETISH.match, scan.lines)],
+            non_empty & (scan.codes[scan.line_start + lengths - 1] == ord(":")),
+            non_empty & np.char.islower(_characters(scan.codes[scan.line_start])),
         ]
-    )
+    ).reshape(n, len(OWN_TEXT_FEATURES)).astype(float)
 
 
 def _context(own: np.ndarray, n_core: int) -> np.ndarray:
@@ -219,9 +319,14 @@ def line_feature_names() -> list[str]:
 
 def line_features(texts: list[str]) -> np.ndarray:
     """Feature matrix (one row per non-blank line of a document, in order)."""
+    return _line_features(texts, _scan([" ".join(text.split()) for text in texts]))
+
+
+def _line_features(texts: list[str], scan: _Scan) -> np.ndarray:
+    """`line_features` of `texts`, given the scan of their whitespace-normalised forms."""
     if not texts:
         return np.zeros((0, len(line_feature_names())))
-    own = text_features(texts)
+    own = _text_features(scan)
     word_counts = np.expm1(own[:, 1])
     return np.hstack(
         [own, _context(own, len(CORE_TEXT_FEATURES)), _position(word_counts), _rules_and_windows(own, texts)]
@@ -238,6 +343,12 @@ DOM_FEATURES = (
     "matches_title",
 ) + tuple(f"tag_{group}" for group in BLOCK_TAG_GROUPS)
 DOM_CONTEXT = ("link_density", "in_best", "negative_hint")
+# Tag -> its column among the tag_* features (headings share one; unlisted tags are span_other).
+_TAG_GROUP = {
+    **{tag: BLOCK_TAG_GROUPS.index(tag) for tag in BLOCK_TAG_GROUPS},
+    **{tag: BLOCK_TAG_GROUPS.index("heading") for tag in HEADING_TAGS},
+}
+_OTHER_TAG = BLOCK_TAG_GROUPS.index("span_other")
 
 
 def block_feature_names() -> list[str]:
@@ -245,10 +356,29 @@ def block_feature_names() -> list[str]:
     return [*line_feature_names(), *DOM_FEATURES, *context]
 
 
-def _tag_group(tag: str) -> str:
-    if tag in HEADING_TAGS:
-        return "heading"
-    return tag if tag in BLOCK_TAG_GROUPS else "span_other"
+def _log1p_counts(counts: np.ndarray) -> np.ndarray:
+    """log(1 + n) of non-negative integer counts as `math.log1p` gives it. numpy's vectorised
+    log1p may differ from it in the last bit, and the block model's trees split exactly at
+    frequent values such as log(3), so the features keep the function they were trained with;
+    small counts come from a table of its values."""
+    counts = np.asarray(counts)
+    if counts.size and counts.max() < len(_LOG1P_TABLE):
+        return _LOG1P_TABLE[counts]
+    return np.array([math.log1p(n) for n in counts.ravel().tolist()]).reshape(counts.shape)
+
+
+_LOG1P_TABLE = np.array([math.log1p(n) for n in range(4096)])
+_LOG1P_TABLE.flags.writeable = False
+
+
+def _shifted(values: np.ndarray, offset: int) -> np.ndarray:
+    """Rows of `values` moved by `offset` (row i gets row i + offset), zeros beyond the edges."""
+    n = len(values)
+    shifted = np.zeros_like(values)
+    src = np.arange(n) + offset
+    valid = (src >= 0) & (src < n)
+    shifted[valid] = values[src[valid]]
+    return shifted
 
 
 def block_features(page: Page) -> np.ndarray:
@@ -256,67 +386,65 @@ def block_features(page: Page) -> np.ndarray:
     blocks, elements = page.blocks, page.elements
     if not blocks:
         return np.zeros((0, len(block_feature_names())))
-    text_part = line_features([b.text for b in blocks])
+    texts = [b.text for b in blocks]
+    scan = _scan([" ".join(text.split()) for text in texts])
+    text_part = _line_features(texts, scan)
+    # Columns of the blocks and of the elements, so the DOM features are whole-array operations.
+    own = np.array(
+        [
+            (b.element, b.link_chars, len(b.text), b.in_link_block, b.negative_hint, b.positive_hint,
+             b.in_furniture, b.in_article, b.in_list, b.in_table, b.in_quote, b.in_figure, b.in_heading,
+             b.depth, _TAG_GROUP.get(b.tag, _OTHER_TAG))
+            for b in blocks
+        ],
+        dtype=np.int64,
+    )
+    element, link_chars, chars = own[:, 0], own[:, 1], own[:, 2]
+    depth_of, score_of = elements.depth, elements.score
+    parent_of, chars_of, link_of, blocks_of = elements.parent, elements.chars, elements.link_chars, elements.blocks
+    parent = np.where(parent_of[element] >= 0, parent_of[element], element)
+    grand = np.where(parent_of[parent] >= 0, parent_of[parent], parent)
     best = best_container(elements)
-    best_score = elements[best].score if best >= 0 else 1.0
-    page_chars = max(sum(len(b.text) for b in blocks), 1)
-    best_share = elements[best].chars / page_chars if best >= 0 else 0.0
-    title_tokens = set(_WORD.findall(page.title.lower()))
-    rows = []
-    for block in blocks:
-        element = elements[block.element]
-        parent = elements[element.parent] if element.parent >= 0 else element
-        grand = elements[parent.parent] if parent.parent >= 0 else parent
-        # Distance (in ancestors) to the best container, 0 when outside it.
-        distance, index = 0, block.element
-        while index >= 0 and index != best:
-            index = elements[index].parent
-            distance += 1
-        in_best = index == best and best >= 0
-        block_tokens = _WORD.findall(block.text.lower())
-        matches_title = (
-            sum(t in title_tokens for t in block_tokens) / len(block_tokens) if block_tokens else 0.0
-        )
-        group = _tag_group(block.tag)
-        rows.append(
-            [
-                block.link_chars / max(len(block.text), 1),
-                block.in_link_block,
-                math.log1p(block.negative_hint),
-                math.log1p(block.positive_hint),
-                block.in_furniture,
-                block.in_article,
-                block.in_list,
-                block.in_table,
-                block.in_quote,
-                block.in_figure,
-                block.in_heading,
-                math.log1p(block.depth),
-                math.log1p(parent.chars),
-                parent.link_chars / max(parent.chars, 1),
-                math.log1p(parent.blocks),
-                math.log1p(grand.chars),
-                grand.link_chars / max(grand.chars, 1),
-                math.log1p(grand.blocks),
-                in_best,
-                math.log1p(distance) if in_best else -1.0,
-                max(parent.score, element.score) / best_score if best_score else 0.0,
-                best_share,
-                matches_title,
-                *(group == g for g in BLOCK_TAG_GROUPS),
-            ]
-        )
-    dom = np.array(rows, dtype=float)
-    context_cols = [DOM_FEATURES.index(name) for name in DOM_CONTEXT]
-    context = []
-    n = len(blocks)
-    for offset in CONTEXT_OFFSETS:
-        shifted = np.zeros((n, len(context_cols)))
-        src = np.arange(n) + offset
-        valid = (src >= 0) & (src < n)
-        shifted[valid] = dom[src[valid]][:, context_cols]
-        context.append(shifted)
-    return np.hstack([text_part, dom, *context])
+    if best >= 0:
+        # Elements are numbered in document order, so the best container's subtree is the run
+        # of elements after it that are deeper than it.
+        after = np.flatnonzero(depth_of[best + 1 :] <= depth_of[best])
+        subtree_end = best + 1 + (int(after[0]) if len(after) else len(elements) - best - 1)
+        in_best = (element >= best) & (element < subtree_end)
+        distance = np.where(in_best, _log1p_counts(np.maximum(depth_of[element] - depth_of[best], 0)), -1.0)
+        score_share = np.maximum(score_of[parent], score_of[element]) / score_of[best]
+        best_share = chars_of[best] / max(int(chars.sum()), 1)
+    else:
+        in_best = np.zeros(len(blocks), dtype=bool)
+        distance = np.full(len(blocks), -1.0)
+        score_share = np.maximum(score_of[parent], score_of[element])
+        best_share = 0.0
+    title_words = {word.lower() for word in _WORD.findall(page.title)}  # as _scan's words
+    in_title = np.fromiter(map(title_words.__contains__, scan.lowered_words), dtype=bool, count=len(scan.lowered_words))
+    title_hits = np.bincount(scan.word_line, weights=in_title, minlength=len(blocks))
+    dom = np.column_stack(
+        [
+            link_chars / np.maximum(chars, 1),
+            own[:, 3],
+            _log1p_counts(own[:, 4:6]),
+            own[:, 6:13],
+            _log1p_counts(own[:, 13]),
+            _log1p_counts(chars_of[parent]),
+            link_of[parent] / np.maximum(chars_of[parent], 1),
+            _log1p_counts(blocks_of[parent]),
+            _log1p_counts(chars_of[grand]),
+            link_of[grand] / np.maximum(chars_of[grand], 1),
+            _log1p_counts(blocks_of[grand]),
+            in_best,
+            distance,
+            score_share,
+            np.full(len(blocks), best_share),
+            np.where(scan.words_per_line > 0, title_hits / np.maximum(scan.words_per_line, 1), 0.0),
+            own[:, 14:15] == np.arange(len(BLOCK_TAG_GROUPS)),
+        ]
+    ).astype(float)
+    context = dom[:, [DOM_FEATURES.index(name) for name in DOM_CONTEXT]]
+    return np.hstack([text_part, dom, *(_shifted(context, offset) for offset in CONTEXT_OFFSETS)])
 
 
 # ---------------------------------------------------------------- second (stacked) stage over text lines

@@ -15,8 +15,10 @@ Nothing is pruned here: the block classifier (`classify.clean.blocks`) decides w
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 # Elements whose text is never page content: code, styling, embedded objects, form controls.
@@ -50,16 +52,20 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 @dataclass(slots=True)
-class Element:
-    """A block-level element's aggregates, filled while its subtree is walked."""
+class Elements:
+    """The block-level elements of a page in document order (so a parent precedes its children),
+    as columns: their aggregates over their subtrees."""
 
-    tag: str
-    parent: int  # index into the element list, -1 for the root
-    depth: int
-    chars: int = 0  # text characters in the subtree
-    link_chars: int = 0  # ... of which inside <a>
-    blocks: int = 0  # non-empty text blocks in the subtree
-    score: float = 0.0  # Readability paragraph score collected from children
+    tag: list[str]
+    parent: np.ndarray  # index of the parent element, -1 for the root
+    depth: np.ndarray
+    chars: np.ndarray  # text characters in the subtree
+    link_chars: np.ndarray  # ... of which inside <a>
+    blocks: np.ndarray  # non-empty text blocks in the subtree
+    score: np.ndarray  # Readability paragraph score collected from children
+
+    def __len__(self) -> int:
+        return len(self.tag)
 
 
 @dataclass(slots=True)
@@ -98,7 +104,7 @@ class Page:
     the furniture set aside unscored (empty unless rendered with prune=True)."""
 
     blocks: list[Block]
-    elements: list[Element]
+    elements: Elements
     title: str
     pruned: list[PrunedBlock]
 
@@ -121,11 +127,17 @@ def render_page(html: str, prune: bool = False) -> Page:
     title_node = tree.css_first("title")
     title = _clean(title_node.text()) if title_node is not None else ""
     root = tree.body or tree.root
-    elements: list[Element] = []
     blocks: list[Block] = []
     pruned: list[PrunedBlock] = []
+    # Element columns (see Elements), filled in document order.
+    tags: list[str] = []
+    parents: list[int] = []
+    depths: list[int] = []
+    chars: list[int] = []
+    link_chars: list[int] = []
+    block_counts: list[int] = []
     if root is None:
-        return Page(blocks, elements, title, pruned)
+        return Page(blocks, _elements(tags, parents, depths, chars, link_chars, block_counts, blocks), title, pruned)
 
     hint_cache: dict[str, tuple[bool, bool]] = {}  # class/id strings repeat a lot within a page
     buffer: list[str] = []
@@ -144,131 +156,141 @@ def render_page(html: str, prune: bool = False) -> Page:
             return
         element, tag, inherited = context_stack[-1]
         neg, pos, furn, art, lst, tbl, quote, fig, head = inherited
+        # Positional arguments, in Block's field order: noticeably cheaper than keywords here.
         blocks.append(
             Block(
-                text=text, tag=tag, element=element, link_chars=min(link, len(text)),
-                negative_hint=neg, positive_hint=pos, in_furniture=furn, in_article=art,
-                in_list=lst, in_table=tbl, in_quote=quote, in_figure=fig, in_heading=head,
-                in_link_block=link >= len(text) * 0.9, depth=elements[element].depth,
+                text, tag, element, min(link, len(text)), neg, pos, furn, art, lst, tbl, quote, fig, head,
+                link >= len(text) * 0.9, depths[element],
             )
         )
         # Credit the text to its owning element; ancestors get their totals after the walk.
-        record = elements[element]
-        record.chars += len(text)
-        record.link_chars += min(link, len(text))
-        record.blocks += 1
+        chars[element] += len(text)
+        link_chars[element] += min(link, len(text))
+        block_counts[element] += 1
 
-    # Iterative DFS with explicit exit markers, so deep pages cannot overflow the recursion limit.
-    stack: list[tuple[LexborNode | None, int, bool]] = [(root, 0, False)]
-    while stack:
-        node, link_depth, exiting = stack.pop()
-        if exiting:
-            # Leaving a block element: its pending text is a block of its own.
-            flush()
-            context_stack.pop()
-            continue
-        tag = node.tag
-        if tag == "-text":
-            text = node.text_content
-            if not text:
+    # Depth-first walk over lexbor's child iterators: one frame per element being walked, with the
+    # link depth of its children and whether leaving it ends a block; a skipped subtree is simply
+    # not entered.
+    frames: list[tuple[Iterator[LexborNode], int, bool]] = [(iter((root,)), 0, False)]
+    while frames:
+        children, link_depth, ends_block = frames[-1]
+        for node in children:
+            tag = node.tag
+            if tag == "-text":
+                text = node.text_content
+                if not text:
+                    continue
+                if text.isspace():
+                    # Inter-element whitespace only separates words; it never starts a block.
+                    if buffer:
+                        buffer.append(" ")
+                    continue
+                buffer.append(text)
+                if link_depth:
+                    buffer_link[0] += len(text.strip())
                 continue
-            if text.isspace():
-                # Inter-element whitespace only separates words; it never starts a block.
-                if buffer:
-                    buffer.append(" ")
+            if tag in SKIP_TAGS or tag == "-comment":
                 continue
-            buffer.append(text)
-            if link_depth:
-                buffer_link[0] += len(text.strip())
-            continue
-        if tag in SKIP_TAGS or tag == "-comment":
-            continue
-        if tag == "br":
-            flush()
-            continue
-        inside_link = link_depth + (tag == "a")
-        if prune and tag in PRUNED_TAGS:
-            flush()
-            text = _clean(node.text(separator=" "))
-            if text:
-                pruned.append(PrunedBlock(len(blocks), tag, text))
-            continue
-        if tag in BLOCK_TAGS:
-            # Only block elements are checked for hiding: reading every inline element's
-            # attributes costs more than the rare hidden <span> is worth.
-            attrs = node.attributes if tag != "body" else {}
-            if attrs and _hidden(attrs):
+            if tag == "br":
+                flush()
                 continue
-            flush()
-            hints = f"{attrs.get('class') or ''} {attrs.get('id') or ''} {attrs.get('role') or ''}"
-            if hints not in hint_cache:
-                lower = hints.lower()
-                hint_cache[hints] = (bool(NEGATIVE_HINT.search(lower)), bool(POSITIVE_HINT.search(lower)))
-            own_negative, own_positive = hint_cache[hints]
-            parent = context_stack[-1] if context_stack else None
-            inherited = parent[2] if parent else (0, 0) + (False,) * 7
-            neg, pos, furn, art, lst, tbl, quote, fig, head = inherited
-            # Hints are counted along the path: one furniture-looking class far up says little.
-            neg = neg + own_negative
-            pos = pos + own_positive
-            furn = furn or tag in FURNITURE_TAGS
-            art = art or tag in ("article", "main")
-            lst = lst or tag in ("li", "ul", "ol", "dl", "dd", "dt")
-            tbl = tbl or tag in ("table", "td", "th", "tr")
-            quote = quote or tag == "blockquote"
-            fig = fig or tag in ("figure", "figcaption")
-            head = head or tag in HEADING_TAGS
-            index = len(elements)
-            parent_index = parent[0] if parent else -1
-            depth = elements[parent_index].depth + 1 if parent else 0
-            elements.append(Element(tag=tag, parent=parent_index, depth=depth))
-            context_stack.append((index, tag, (neg, pos, furn, art, lst, tbl, quote, fig, head)))
-            stack.append((None, 0, True))
-        children = []
-        child = node.child
-        while child is not None:
-            children.append(child)
-            child = child.next
-        for child in reversed(children):
-            stack.append((child, inside_link, False))
+            if prune and tag in PRUNED_TAGS:
+                flush()
+                text = _clean(node.text(separator=" "))
+                if text:
+                    pruned.append(PrunedBlock(len(blocks), tag, text))
+                continue
+            is_block = tag in BLOCK_TAGS
+            if is_block:
+                # Only block elements are checked for hiding: reading every inline element's
+                # attributes costs more than the rare hidden <span> is worth.
+                attrs = node.attributes if tag != "body" else {}
+                if attrs and _hidden(attrs):
+                    continue
+                flush()
+                hints = f"{attrs.get('class') or ''} {attrs.get('id') or ''} {attrs.get('role') or ''}"
+                if hints not in hint_cache:
+                    lower = hints.lower()
+                    hint_cache[hints] = (bool(NEGATIVE_HINT.search(lower)), bool(POSITIVE_HINT.search(lower)))
+                own_negative, own_positive = hint_cache[hints]
+                parent = context_stack[-1] if context_stack else None
+                inherited = parent[2] if parent else (0, 0) + (False,) * 7
+                neg, pos, furn, art, lst, tbl, quote, fig, head = inherited
+                # Hints are counted along the path: one furniture-looking class far up says little.
+                neg = neg + own_negative
+                pos = pos + own_positive
+                furn = furn or tag in FURNITURE_TAGS
+                art = art or tag in ("article", "main")
+                lst = lst or tag in ("li", "ul", "ol", "dl", "dd", "dt")
+                tbl = tbl or tag in ("table", "td", "th", "tr")
+                quote = quote or tag == "blockquote"
+                fig = fig or tag in ("figure", "figcaption")
+                head = head or tag in HEADING_TAGS
+                index = len(tags)
+                parent_index = parent[0] if parent else -1
+                tags.append(tag)
+                parents.append(parent_index)
+                depths.append(depths[parent_index] + 1 if parent else 0)
+                chars.append(0)
+                link_chars.append(0)
+                block_counts.append(0)
+                context_stack.append((index, tag, (neg, pos, furn, art, lst, tbl, quote, fig, head)))
+            frames.append((node.iter(include_text=True), link_depth + (tag == "a"), is_block))
+            break
+        else:
+            frames.pop()
+            if ends_block:
+                # Leaving a block element: its pending text is a block of its own.
+                flush()
+                context_stack.pop()
     flush()
+    return Page(blocks, _elements(tags, parents, depths, chars, link_chars, block_counts, blocks), title, pruned)
+
+
+def _elements(
+    tags: list[str], parents: list[int], depths: list[int], chars: list[int], link_chars: list[int],
+    block_counts: list[int], blocks: list[Block],
+) -> Elements:
+    """The element columns with each element's own counts summed over its subtree, and the
+    Readability scores of the blocks' containers."""
     # Elements are numbered in document order, so every child comes after its parent.
-    for element in reversed(elements):
-        if element.parent >= 0:
-            parent = elements[element.parent]
-            parent.chars += element.chars
-            parent.link_chars += element.link_chars
-            parent.blocks += element.blocks
-    _score_paragraphs(blocks, elements)
-    return Page(blocks, elements, title, pruned)
+    for index in range(len(tags) - 1, 0, -1):
+        parent = parents[index]
+        if parent >= 0:
+            chars[parent] += chars[index]
+            link_chars[parent] += link_chars[index]
+            block_counts[parent] += block_counts[index]
+    return Elements(
+        tags, np.array(parents, dtype=np.int64), np.array(depths, dtype=np.int64), np.array(chars, dtype=np.int64),
+        np.array(link_chars, dtype=np.int64), np.array(block_counts, dtype=np.int64),
+        _score_paragraphs(blocks, parents),
+    )
 
 
-def _score_paragraphs(blocks: list[Block], elements: list[Element]) -> None:
+def _score_paragraphs(blocks: list[Block], parents: list[int]) -> np.ndarray:
     """Readability's content score: paragraphs vote for their parent (1x) and grandparent (0.5x)."""
+    score = [0.0] * len(parents)
     for block in blocks:
         if len(block.text) < 25 or block.in_link_block:
             continue
         vote = 1.0 + block.text.count(",") + min(len(block.text) / 100.0, 3.0)
-        parent = elements[block.element].parent
+        parent = parents[block.element]
         # The paragraph's own element is usually the <p>; its container is what we want to score.
         target = parent if block.tag in ("p", "pre", "blockquote") or block.tag in HEADING_TAGS else block.element
         if target >= 0:
-            elements[target].score += vote
-            grand = elements[target].parent
+            score[target] += vote
+            grand = parents[target]
             if grand >= 0:
-                elements[grand].score += vote / 2.0
+                score[grand] += vote / 2.0
+    return np.array(score)
 
 
-def best_container(elements: list[Element]) -> int:
+def best_container(elements: Elements) -> int:
     """Index of the element with the highest link-damped Readability score (-1 if none)."""
-    best, best_score = -1, 0.0
-    for index, element in enumerate(elements):
-        if element.score <= 0:
-            continue
-        damped = element.score * (1.0 - element.link_chars / max(element.chars, 1))
-        if damped > best_score:
-            best, best_score = index, damped
-    return best
+    damped = elements.score * (1.0 - elements.link_chars / np.maximum(elements.chars, 1))
+    damped[elements.score <= 0] = 0.0
+    best = int(np.argmax(damped)) if len(damped) else -1
+    return best if best >= 0 and damped[best] > 0 else -1
 
 
 def headline_block(page: Page) -> int | None:
