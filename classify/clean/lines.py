@@ -10,7 +10,10 @@ becomes the line's reason:
    two-stage model, per-line probabilities refined by where the line sits in the document's
    content (`StackedLineClassifier`), against the threshold that `favor` selects;
 4. jusText's context rule on the firm evidence of 1 and 2 (except with favor="recall"): a short
-   non-sentence line whose nearest neighbours are both noise by repetition or rule is a list item.
+   non-sentence line whose nearest neighbours are both noise by repetition or rule is a list item;
+5. lists of links after a list heading (except with favor="recall"): headline-like lines in a run
+   right after a short heading removed by repetition or rule ("Read also:", "Most read") are the
+   page's links to other articles.
 
 The rules carry reasons a reader can check; the classifier decides everything they do not cover.
 """
@@ -25,7 +28,7 @@ import numpy as np
 from classify.clean.features import line_feature_names, line_features, stacked_feature_names
 from classify.clean.model import StackedLineClassifier, TreeContentClassifier
 from classify.clean.options import CleanOptions
-from classify.clean.rules import SENTENCE_END, rule_reason
+from classify.clean.rules import BOILERPLATE_REASON, SENTENCE_END, headline_like, is_prose, list_heading, rule_reason
 from classify.document import BLANK, CONTENT, NOISE, Line
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -112,6 +115,7 @@ def classify_lines(
             line.status, line.reason = CONTENT, None
     if options.use_rules and options.favor != "recall":
         _sandwiched_lines(lines, firm)
+        _link_lists(lines, repeats, min_repeats)
     return lines
 
 
@@ -129,3 +133,46 @@ def _sandwiched_lines(lines: list[Line], firm: set[int]) -> None:
         after = body[position + 1] if position + 1 < len(body) else None
         if before in firm and after in firm:
             line.status, line.reason = NOISE, "short line between noise lines (list or menu item)"
+
+
+def _link_lists(lines: list[Line], repeats: list[int] | None, min_repeats: int) -> None:
+    """Headlines of other articles listed under a heading ("Read also:", "Популярное", "Les plus
+    lus") after the article's text: the run of headline-like lines (short, no sentence-final
+    punctuation) and of noise lines (view counters, dates) that follows such a heading is noise,
+    up to the first line that reads as prose.
+
+    The heading is a short line (`list_heading`) that is the source's boilerplate (repeated in its
+    documents), or a read-more notice ending with ":" ("Читайте также:"); one without ":" must head
+    at least two headline-like lines, so a rubric label over one article title is not a list. Only
+    lists after the document's own prose count: a list at the top of a post is the post itself
+    (a Telegram digest, a table of contents).
+    """
+    body = [i for i, line in enumerate(lines) if line.status != BLANK]
+    seen_prose = False
+    position = 0
+    while position < len(body):
+        index = body[position]
+        heading = lines[index]
+        position += 1
+        if heading.status == CONTENT and is_prose(heading.text):
+            seen_prose = True
+            continue
+        colon = heading.text.rstrip().endswith(":")
+        repeated = repeats is not None and repeats[index] >= min_repeats
+        read_also = colon and heading.reason == BOILERPLATE_REASON
+        if not seen_prose or not (repeated or read_also) or not list_heading(heading.text):
+            continue
+        items, run = 0, []
+        while position < len(body):
+            line = lines[body[position]]
+            if headline_like(line.text):
+                items += 1
+                if line.status == CONTENT:
+                    run.append(line)
+            elif line.status != NOISE:
+                break
+            position += 1
+        if items >= (1 if colon else 2):
+            title = " ".join(heading.text.split())
+            for line in run:
+                line.status, line.reason = NOISE, f"headline in a list of links after {title!r}"

@@ -55,6 +55,47 @@ _BOILERPLATE_CUES = re.compile(
 
 
 MAX_NOTICE_WORDS = 60
+BOILERPLATE_REASON = "boilerplate phrase (reprint, subscribe, read-more, copyright)"
+# Context tests of the link-list step (classify.clean.lines), not line rules: they never decide
+# a line alone. A headline ends without sentence punctuation; a closing quote or bracket counts
+# only after one ("... в составе «Спартака»" is a headline, "... сказал он «да»." a sentence).
+_FINAL_PUNCTUATION = re.compile(r"[.!?…][\"»”’)\]]*\s*$")
+_LIST_SEPARATORS = re.compile(r"[|·•/\\]")
+# Lines of a code listing or a video's timecodes are not headlines, whatever precedes them.
+_CODE_OR_TIMECODE = re.compile(r"[{}=;]|\w\(|^\s|^\d{1,2}:\d{2}")
+MAX_HEADLINE_WORDS = 25
+MAX_HEADING_WORDS = 5
+PROSE_MIN_WORDS = 8
+
+
+def is_prose(text: str) -> bool:
+    """Sentence-like by its text alone: enough words, sentence punctuation, no noise rule."""
+    return len(text.split()) >= PROSE_MIN_WORDS and bool(SENTENCE_END.search(text)) and rule_reason(text) is None
+
+
+def headline_like(text: str) -> bool:
+    """A line that reads as a headline or link label: letters, at most MAX_HEADLINE_WORDS words,
+    no sentence-final punctuation."""
+    stripped = text.strip()
+    return (
+        bool(_LETTER.search(stripped))
+        and len(_WORD.findall(stripped)) <= MAX_HEADLINE_WORDS
+        and not _FINAL_PUNCTUATION.search(stripped)
+        and not _CODE_OR_TIMECODE.search(text)
+    )
+
+
+def list_heading(text: str) -> bool:
+    """A line that can head a list of links ("Читайте также:", "Most read", "À lire aussi"): a few
+    words ending in a letter or ":", no digits (not a date or counter), no separators (not a menu)."""
+    stripped = text.strip()
+    words = _WORD.findall(stripped)
+    return (
+        0 < len(words) <= MAX_HEADING_WORDS
+        and (stripped[-1] == ":" or bool(_LETTER.match(stripped[-1])))
+        and not any(c.isdigit() for c in stripped)
+        and not _LIST_SEPARATORS.search(stripped)
+    )
 
 
 @lru_cache(maxsize=8192)  # a pure function; features and verdicts both ask about each line
@@ -76,7 +117,7 @@ def rule_reason(text: str) -> str | None:
     # A notice is a sentence or two; a longer line that mentions "subscribe" is an article paragraph
     # (a one-line article with an in-line promo must not lose its body).
     if len(words) <= MAX_NOTICE_WORDS and _BOILERPLATE_CUES.search(lower):
-        return "boilerplate phrase (reprint, subscribe, read-more, copyright)"
+        return BOILERPLATE_REASON
     if _CALL_TO_ACTION_TAIL.search(stripped[-4:]) and len(words) < 12:
         return "link label with an arrow (call to action)"
     if len(words) < 8 and _DOMAIN.search(lower) and not SENTENCE_END.search(stripped):

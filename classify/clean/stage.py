@@ -6,18 +6,12 @@ from classify.clean.blocks import block_threshold, score_html
 from classify.clean.lines import classify_lines
 from classify.clean.options import CleanOptions
 from classify.clean.repetition import SourceLineCounts, document_source, line_key
-from classify.clean.rules import SENTENCE_END, rule_reason
+from classify.clean.rules import is_prose
 from classify.document import CONTENT, NOISE, Document, Line
 
 FURNITURE_REASON = "page furniture (inside <{tag}>, not scored)"
 HEADLINE_REASON = "page headline (kept although the block classifier scored it {score:.2f})"
 PROSE_REASON = "kept: the page's only prose (the block classifier dropped every block)"
-PROSE_MIN_WORDS = 8
-
-
-def _is_prose(text: str) -> bool:
-    """Sentence-like by its text alone: enough words, sentence punctuation, no noise rule."""
-    return len(text.split()) >= PROSE_MIN_WORDS and bool(SENTENCE_END.search(text)) and rule_reason(text) is None
 
 
 def _keep_prose_of_emptied_page(lines: list[Line]) -> None:
@@ -27,7 +21,7 @@ def _keep_prose_of_emptied_page(lines: list[Line]) -> None:
     if any(line.kept for line in lines):
         return
     for line in lines:
-        if line.status == NOISE and line.reason.startswith("HTML block") and _is_prose(line.text):
+        if line.status == NOISE and line.reason.startswith("HTML block") and is_prose(line.text):
             line.status, line.reason = CONTENT, PROSE_REASON
 
 
