@@ -166,4 +166,37 @@ def test_mixed_targeted_training_gives_one_expert_per_kind(tmp_path):
     assert reloaded.domains == model.domains
     assert evaluate(reloaded, texts, labels, targets)["macro_f1"] == 1.0
     single = train(texts[:4] * 5, labels[:4] * 5, "stance")
-    assert single.domains == ["any"] and single.domain_of(True) == 0
+    assert single.domains == ["any"] and single.experts_for(["x"], targeted=True).tolist() == [0]
+
+
+def test_short_texts_and_articles_get_one_expert_each_and_keep_every_label(tmp_path):
+    # Sentences label three topics, articles only two: the article expert must still reach the
+    # sentences' third label (calibrated across domains), and the choice of expert is by length.
+    rng = np.random.default_rng(0)
+    vocab = {
+        "sport": "матч гол команда тренер турнир",
+        "economy": "рубль банк ставка инфляция рынок",
+        "politics": "выборы парламент партия депутат закон",
+    }
+    texts, labels = [], []
+    for label, words in vocab.items():
+        w = words.split()
+        for _ in range(30):
+            texts.append(" ".join(rng.choice(w, 6)) + ".")
+            labels.append(label)
+    for label in ("sport", "economy"):
+        w = vocab[label].split()
+        for _ in range(30):
+            texts.append(" ".join(" ".join(rng.choice(w, 8)) + "." for _ in range(12)))
+            labels.append(label)
+    model = train(texts, labels, "topic", article_min_chars=200)
+    assert model.domains == ["short", "article"] and model.classifier.n_domains == 2
+    assert model.experts_for(["короткий текст.", "x" * 300]).tolist() == [0, 1]
+    politics_article = " ".join(" ".join(rng.choice(vocab["politics"].split(), 8)) + "." for _ in range(12))
+    sport_article = " ".join(" ".join(rng.choice(vocab["sport"].split(), 8)) + "." for _ in range(12))
+    model.save(tmp_path / "m")
+    reloaded = TextModel.load(tmp_path / "m")
+    assert reloaded.article_min_chars == 200 and reloaded.domains == model.domains
+    best = [reloaded.labels[i] for i in reloaded.predict_proba([politics_article, sport_article]).argmax(axis=1)]
+    assert best == ["politics", "sport"]
+    assert train(texts, labels, "topic").domains == ["any"]  # without article_min_chars: one expert

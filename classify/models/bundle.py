@@ -128,17 +128,17 @@ def _classify_chunk(docs, texts, bundle: ModelBundle, pattern, target: str | Non
         summed = sp.csr_matrix(
             (np.ones(len(piece_cols), dtype=np.float32), (doc_rows, piece_cols)), shape=(len(docs), len(pieces))
         )
-        topic_probs = topic.proba_from_counts(summed @ counts)
+        topic_probs = topic.proba_from_counts(summed @ counts, topic.experts_for(texts))
         stance_rows = np.concatenate([offsets[d] + np.asarray(p, dtype=np.int64) for d, p in enumerate(stance_picks)])
-        sentence_probs = stance.proba_from_counts(counts[stance_rows], stance.domain_of(False))
+        sentence_probs = stance.proba_from_counts(counts[stance_rows], stance.experts_for(stance_texts))
     else:
         topic_pieces = [x for s, n in zip(sentences, topic_n) for x in s[:n]]
         topic_counts = topic.features.sentence_counts(
             topic_pieces, np.repeat(np.arange(len(docs)), topic_n), len(docs)
         )
-        topic_probs = topic.proba_from_counts(topic_counts)
+        topic_probs = topic.proba_from_counts(topic_counts, topic.experts_for(texts))
         inputs = [mark_target(x, pattern) for x in stance_texts] if pattern else stance_texts
-        sentence_probs = stance.proba_from_counts(stance.features.counts(inputs), stance.domain_of(pattern is not None))
+        sentence_probs = stance.proba_from_counts(stance.features.counts(inputs), stance.experts_for(inputs, pattern is not None))
 
     topic_labels = topic.labels
     for doc, row in zip(docs, topic_probs):

@@ -16,6 +16,11 @@ from D known domains (e.g. stance of a plain quote vs stance toward a named targ
 fitted on augmented features [x, x * 1{domain=1}, ..., x * 1{domain=D}], so each domain d gets the
 expert W + V_d: shared evidence plus what differs in that domain. Each domain gets its own
 calibration map, fitted on its own out-of-fold scores, because label priors differ by domain.
+When a domain's examples use only part of the label scheme (topic: Lenta articles have no
+`politics`, SIB-200 sentences do), its own scores would calibrate the missing labels out; with
+calibrate_across_domains each expert's map is fitted on that expert's out-of-fold scores of every
+example, its own domain's examples weighing as much as all others together, so every label stays
+reachable from every expert.
 
 Macro-F1 decision rule (optional): per-class offsets o are added to the calibrated logits,
 p(k | x) ~ exp((A s + c)_k + o_k), with o chosen by coordinate ascent on the out-of-fold scores to
@@ -91,6 +96,8 @@ class CalibratedLinearClassifier:
         (calibrated under a uniform prior when balanced); None calibrates to the training prior.
     tune_macro_f1 : add per-class offsets, tuned on the out-of-fold scores, that maximise macro-F1.
     random_state : seed for the fold assignment (the solvers are deterministic given it).
+    calibrate_across_domains : fit each expert's calibration map on its scores of all examples,
+        not only of its own domain's (see the module docstring).
     """
 
     def __init__(
@@ -101,6 +108,7 @@ class CalibratedLinearClassifier:
         calibration_class_weight: str | None = "same",
         tune_macro_f1: bool = False,
         random_state: int = 0,
+        calibrate_across_domains: bool = False,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
@@ -108,6 +116,7 @@ class CalibratedLinearClassifier:
         self.calibration_class_weight = calibration_class_weight
         self.tune_macro_f1 = tune_macro_f1
         self.random_state = random_state
+        self.calibrate_across_domains = calibrate_across_domains
 
     def _svm(self) -> LinearSVC:
         return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
@@ -131,11 +140,17 @@ class CalibratedLinearClassifier:
         # Out-of-fold SVM scores, the evidence the calibration maps learn from.
         folds = min(self.calibration_folds, int(np.bincount(codes).min()))
         oof = np.zeros((X.shape[0], n_classes), dtype=np.float64)
+        across = self.calibrate_across_domains and n_domains > 1
+        oof_as = np.zeros((n_domains, X.shape[0], n_classes)) if across else None
         if folds >= 2:
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             for train, held in splitter.split(Xa, y):
                 fold_svm = self._svm().fit(Xa[train], y[train], sample_weight=weight[train])
                 oof[held] = self._scores(fold_svm, Xa[held], n_classes)
+                if across:
+                    for d in range(n_domains):
+                        as_d = augment(X[held], np.full(len(held), d), n_domains)
+                        oof_as[d, held] = self._scores(fold_svm, as_d, n_classes)
         svm = self._svm().fit(Xa, y, sample_weight=weight)
         coef = self._as_matrix(svm.coef_, n_classes)
         shared = coef[:, :n_features]
@@ -153,6 +168,9 @@ class CalibratedLinearClassifier:
         self.calibration_intercept_ = np.full((n_domains, n_classes), _ABSENT_LOGIT, dtype=np.float32)
         for d in range(n_domains):
             rows = domains == d
+            if across:
+                rows = np.ones(len(y), dtype=bool)
+                oof = oof_as[d]
             present = np.unique(codes[rows])
             if present.size < 2:  # a one-class domain: always that class
                 self.calibration_intercept_[d, present] = 0.0
@@ -160,7 +178,12 @@ class CalibratedLinearClassifier:
             # The map gets the SVM's class weighting: with "balanced" the probabilities are calibrated
             # under a uniform class prior, so their argmax stays the balanced (macro-F1) decision.
             calibration = LogisticRegression(C=1.0, class_weight=prior, max_iter=1000)
-            calibration.fit(oof[rows], codes[rows], sample_weight=weight[rows])
+            calibration_weight = weight[rows]
+            if across:
+                # The domain's own examples weigh as much as all the others together.
+                own = domains == d
+                calibration_weight = np.where(own, weight * weight[~own].sum() / max(weight[own].sum(), 1e-12), weight)
+            calibration.fit(oof[rows], codes[rows], sample_weight=calibration_weight)
             A = self._as_matrix(calibration.coef_, present.size)
             c = self._as_vector(calibration.intercept_, present.size)
             self.calibration_coef_[d, present] = A
@@ -195,11 +218,20 @@ class CalibratedLinearClassifier:
         """SVM scores of domain `domain`'s expert."""
         return np.asarray(X @ self.coef_[domain].T) + self.intercept_
 
-    def predict_proba(self, X: sp.csr_matrix, domain: int = 0) -> np.ndarray:
-        scores = self.decision_function(X, domain)
-        return softmax(scores @ self.calibration_coef_[domain].T + self.calibration_intercept_[domain])
+    def predict_proba(self, X: sp.csr_matrix, domain: int | np.ndarray = 0) -> np.ndarray:
+        """Calibrated probabilities; `domain` is one expert for all rows or one per row."""
+        if np.ndim(domain) == 0:
+            d = int(domain)
+            scores = self.decision_function(X, d)
+            return softmax(scores @ self.calibration_coef_[d].T + self.calibration_intercept_[d])
+        domain = np.asarray(domain)
+        probabilities = np.zeros((X.shape[0], len(self.classes_)), dtype=np.float32)
+        for d in np.unique(domain):
+            rows = np.flatnonzero(domain == d)
+            probabilities[rows] = self.predict_proba(X[rows], int(d))
+        return probabilities
 
-    def predict(self, X: sp.csr_matrix, domain: int = 0) -> np.ndarray:
+    def predict(self, X: sp.csr_matrix, domain: int | np.ndarray = 0) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X, domain), axis=1)]
 
     def to_arrays(self) -> dict[str, np.ndarray]:

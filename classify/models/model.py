@@ -26,11 +26,16 @@ from classify.models.features import HashedNgrams, weight
 from classify.models.linear import CalibratedLinearClassifier
 
 FORMAT = "classify-hashed-linear"
-FORMAT_VERSION = 2  # 2: one expert per input domain (coef is domains x labels x buckets)
+# 2: one expert per input domain (coef is domains x labels x buckets); 3: experts chosen by length.
+FORMAT_VERSION = 3
 TASKS = ("topic", "stance")
 # Input domains of a model trained on a mix of plain and target-marked examples (stance): the
-# expert used is chosen by whether the input names a target. A single-domain model has ["any"].
+# expert used is chosen by whether the input names a target.
 TARGET_DOMAINS = ("untargeted", "targeted")
+# Input domains of a model trained on a mix of short texts (single sentences, headlines) and
+# articles (topic): the expert used is chosen by the input's length, `article_min_chars`.
+LENGTH_DOMAINS = ("short", "article")
+# A single-domain model has ["any"].
 
 
 class ModelError(RuntimeError):
@@ -70,18 +75,23 @@ class TextModel:
     classifier: CalibratedLinearClassifier
     info: dict[str, Any] = field(default_factory=dict)  # training data, command, metrics, versions
     domains: list[str] = field(default_factory=lambda: ["any"])  # names of the classifier's experts
+    article_min_chars: int | None = None  # length from which an input is an article (LENGTH_DOMAINS)
 
     @property
     def labels(self) -> list[str]:
         return [str(c) for c in self.classifier.classes_]
 
-    def domain_of(self, targeted: bool) -> int:
-        """The expert for inputs that do (or do not) name a target; 0 for a single-domain model."""
-        name = TARGET_DOMAINS[int(targeted)]
-        return self.domains.index(name) if name in self.domains else 0
+    def experts_for(self, texts: list[str], targeted: bool = False) -> np.ndarray:
+        """The expert (index into `domains`) that reads each text: by whether a target is named for
+        a model with TARGET_DOMAINS, by the text's length for LENGTH_DOMAINS, else expert 0."""
+        if self.domains == list(LENGTH_DOMAINS):
+            return np.array([len(text) >= self.article_min_chars for text in texts], dtype=np.int64)
+        expert = self.domains.index(TARGET_DOMAINS[int(targeted)]) if self.domains == list(TARGET_DOMAINS) else 0
+        return np.full(len(texts), expert, dtype=np.int64)
 
-    def predict_proba(self, texts: list[str], n_jobs: int | None = None, domain: int = 0) -> np.ndarray:
-        """Calibrated class probabilities from expert `domain`, columns in `labels` order.
+    def predict_proba(self, texts: list[str], n_jobs: int | None = None, targeted: bool = False) -> np.ndarray:
+        """Calibrated class probabilities, columns in `labels` order, each text read by its expert
+        (`experts_for`; `targeted`: the texts have a named target marked).
 
         Texts go in chunks to `n_jobs` threads (default: all cores); numpy and scipy release the
         GIL in the heavy loops, so the chunks run in parallel.
@@ -92,18 +102,19 @@ class TextModel:
         chunk = max(64, -(-len(texts) // (4 * n_jobs)))
         chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
         if n_jobs == 1 or len(chunks) == 1:
-            return np.vstack([self._predict_chunk(c, domain) for c in chunks])
+            return np.vstack([self._predict_chunk(c, targeted) for c in chunks])
         with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            return np.vstack(list(pool.map(lambda c: self._predict_chunk(c, domain), chunks)))
+            return np.vstack(list(pool.map(lambda c: self._predict_chunk(c, targeted), chunks)))
 
-    def _predict_chunk(self, texts: list[str], domain: int) -> np.ndarray:
-        return self.proba_from_counts(self.features.counts(texts), domain)
+    def _predict_chunk(self, texts: list[str], targeted: bool) -> np.ndarray:
+        return self.proba_from_counts(self.features.counts(texts), self.experts_for(texts, targeted))
 
-    def proba_from_counts(self, counts: sp.csr_matrix, domain: int = 0) -> np.ndarray:
-        """Probabilities from raw n-gram counts (`HashedNgrams.counts`); weights `counts` in place."""
+    def proba_from_counts(self, counts: sp.csr_matrix, experts: int | np.ndarray = 0) -> np.ndarray:
+        """Probabilities from raw n-gram counts (`HashedNgrams.counts`), row i read by expert
+        `experts[i]` (`experts_for`; one int for all rows); weights `counts` in place."""
         if counts.shape[0] == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self.classifier.predict_proba(weight(counts, self.idf), domain)
+        return self.classifier.predict_proba(weight(counts, self.idf), experts)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -116,6 +127,7 @@ class TextModel:
             "task": self.task,
             "labels": self.labels,
             "domains": self.domains,
+            "article_min_chars": self.article_min_chars,
             "features": self.features.get_params(),
             "classifier": {
                 "C": self.classifier.C,
@@ -124,6 +136,7 @@ class TextModel:
                 "calibration_class_weight": self.classifier.calibration_class_weight,
                 "tune_macro_f1": self.classifier.tune_macro_f1,
                 "random_state": self.classifier.random_state,
+                "calibrate_across_domains": self.classifier.calibrate_across_domains,
             },
             **self.info,
         }
@@ -160,6 +173,11 @@ class TextModel:
         if list(arrays["classes"]) != meta["labels"]:
             raise ModelError(f"{array_path}: labels disagree with {meta_path}")
         classifier = CalibratedLinearClassifier.from_arrays(arrays, **meta["classifier"])
-        skip = ("format", "format_version", "task", "labels", "domains", "features", "classifier")
+        if domains == list(LENGTH_DOMAINS) and not isinstance(meta.get("article_min_chars"), int):
+            raise ModelError(f"{meta_path}: a model with length domains needs an integer article_min_chars")
+        skip = ("format", "format_version", "task", "labels", "domains", "article_min_chars", "features", "classifier")
         info = {k: v for k, v in meta.items() if k not in skip}
-        return cls(meta["task"], features, arrays["idf"].astype(np.float32), classifier, info, domains)
+        return cls(
+            meta["task"], features, arrays["idf"].astype(np.float32), classifier, info, domains,
+            meta.get("article_min_chars"),
+        )

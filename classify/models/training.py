@@ -10,7 +10,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from classify.models.features import HashedNgrams, fit_idf
 from classify.models.linear import CalibratedLinearClassifier
-from classify.models.model import TARGET_DOMAINS, TASKS, TextModel, library_versions
+from classify.models.model import LENGTH_DOMAINS, TARGET_DOMAINS, TASKS, TextModel, library_versions
 from classify.models.stance import mark_target, target_pattern
 
 # Defaults chosen on the training splits of the shipped sets (see benchmarks/models.py).
@@ -43,12 +43,16 @@ def train(
     sample_weight: np.ndarray | None = None,
     calibration_class_weight: str | None = "same",
     tune_macro_f1: bool = False,
+    article_min_chars: int | None = None,
     info: dict[str, Any] | None = None,
 ) -> TextModel:
     """Fit hashed features' idf and a calibrated linear classifier; deterministic given `seed`.
 
     When some examples name a target and others do not, the classifier gets one expert for each
     kind (`CalibratedLinearClassifier` domains), chosen at prediction by whether a target is named.
+    Otherwise, with `article_min_chars`, texts of at least that many characters (articles) and
+    shorter ones (sentences, headlines) get one expert each, chosen at prediction by length, and
+    every label stays reachable from both (calibrated across domains).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, not {task!r}")
@@ -59,16 +63,24 @@ def train(
     idf = fit_idf(features.counts(inputs))
     X = features.transform(inputs, idf)
     targeted = np.array([bool(t) for t in targets] if targets else [False] * len(texts))
-    mixed = 0 < targeted.sum() < len(texts)
+    long = np.array([article_min_chars is not None and len(text) >= article_min_chars for text in inputs])
+    if 0 < targeted.sum() < len(texts):
+        domains, names = targeted.astype(np.int64), list(TARGET_DOMAINS)
+    elif 0 < long.sum() < len(texts):
+        domains, names = long.astype(np.int64), list(LENGTH_DOMAINS)
+    else:
+        domains, names = None, ["any"]
     classifier = CalibratedLinearClassifier(
         C=C,
         class_weight=class_weight,
         calibration_class_weight=calibration_class_weight,
         tune_macro_f1=tune_macro_f1,
         random_state=seed,
-    ).fit(X, labels, sample_weight, targeted.astype(np.int64) if mixed else None)
+        calibrate_across_domains=names == list(LENGTH_DOMAINS),
+    ).fit(X, labels, sample_weight, domains)
     record = {"versions": library_versions(), "n_train": len(texts), **(info or {})}
-    return TextModel(task, features, idf, classifier, record, list(TARGET_DOMAINS) if mixed else ["any"])
+    min_chars = article_min_chars if names == list(LENGTH_DOMAINS) else None
+    return TextModel(task, features, idf, classifier, record, names, min_chars)
 
 
 def metrics(gold: list[str], predicted: list[str], labels: list[str] | None = None) -> dict[str, Any]:
@@ -102,7 +114,7 @@ def predict_labels(
     for kind in (False, True):
         rows = np.flatnonzero(targeted == kind)
         if rows.size:
-            probabilities[rows] = model.predict_proba([inputs[i] for i in rows], domain=model.domain_of(kind))
+            probabilities[rows] = model.predict_proba([inputs[i] for i in rows], targeted=kind)
     labels = model.labels
     if allowed is not None:
         mask = np.array([label in allowed for label in labels])
