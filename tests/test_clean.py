@@ -295,6 +295,14 @@ def test_bylines_are_credits_but_sentences_starting_with_the_role_are_not() -> N
     assert rule_reason("Авторы законопроекта считают, что он снизит нагрузку на бюджет региона.") is None
 
 
+def test_photo_source_credits_are_credits() -> None:
+    from classify.clean.rules import rule_reason
+
+    for credit in ("Фото: Анна Смирнова", "Источник фото: пресс-служба", "Source photo : AFP", "Image source: Reuters"):
+        assert rule_reason(credit) is not None, credit
+    assert rule_reason("Источник в правительстве сообщил, что решение будет принято на следующей неделе.") is None
+
+
 def test_counters_and_quote_changes_are_noise_but_sentences_with_numbers_are_not() -> None:
     from classify.clean.rules import rule_reason
 

@@ -28,8 +28,9 @@ _COUNTER = re.compile(
     re.I,
 )
 _CREDIT = re.compile(
-    r"^\s*(?:фото|фотография|видео|иллюстрация|источник|автор фото|photo|picture|image|video|source"
-    r"|credit|crédit|photo ?credit|суреттер|сурет|фото ?түсірген)\s*[:/—–-]",
+    r"^\s*(?:фото|фотография|видео|иллюстрация|источник(?: фото| изображения)?|автор фото|photo|picture"
+    r"|image(?: source)?|video|source(?: photo| de la photo| image)?|credit|crédit(?: photo)?|photo ?credit|суреттер|сурет"
+    r"|фото ?түсірген)\s*[:/—–-]",
     re.I,
 )
 # A staff byline ("Редактор: Мария Кузнецова", "Author: J. Smith"): a role label and a name, short,
