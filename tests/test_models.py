@@ -170,3 +170,25 @@ def test_a_near_copy_is_classified_on_its_copied_text_when_duplicates_are_droppe
     assert text_to_classify(doc, drop_duplicates=True) == doc.clean_text()  # mostly a copy: keep it
     doc.lines[1].text = "Analysts had expected a smaller rise, and markets fell sharply after the decision was announced."
     assert text_to_classify(doc, drop_duplicates=True) == doc.lines[1].text  # mostly its own: drop the copy
+
+
+def test_feature_normalisation_matches_the_regex_definition():
+    # The table lookup must be exactly re.sub(r"(?:[^\w\n]|_)+", " ", text): the shipped models'
+    # hashes were computed with that definition.
+    import random
+    import re
+
+    from classify.models.features import _normalised_codes
+
+    pattern = re.compile(r"(?:[^\w\n]|_)+")
+    rng = random.Random(0)
+    alphabet = [chr(c) for c in range(0x3000)] + ["😀", "𝟘", "𐐀", "\n", "_", " ", "ǅ", "٣"]
+    for _ in range(200):
+        text = " " + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200))).lower() + " "
+        expected = np.frombuffer(pattern.sub(" ", text).encode("utf-32-le"), dtype=np.uint32)
+        assert _normalised_codes(text).tolist() == expected.tolist()
+
+
+def test_sentences_split_after_end_punctuation_before_a_capital():
+    text = 'Он приехал. Она ушла! «Да», — сказал он. "Yes." Then 3 more… Ещё\nстрока. x. y'
+    assert split_sentences(text) == ["Он приехал.", "Она ушла!", "«Да», — сказал он.", '"Yes."', "Then 3 more…", "Ещё", "строка. x. y"]

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from classify.models.sentences import SENTENCE_CHARS, leading_count, split_sentences
 
 _NON_WORD = re.compile(r"[\W_]+")
-_NON_WORD_KEEP_NEWLINE = re.compile(r"(?:[^\w\n]|_)+")
+_BMP = 0x10000
 _BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
 _SALTS = {"word": 0x9E3779B97F4A7C15, "stem": 0xC2B2AE3D27D4EB4F, "bigram": 0x165667B19E3779F9}
 
@@ -45,6 +45,35 @@ def normalise(text: str, max_chars: int | None = None) -> str:
     if max_chars is not None:
         text = text[:max_chars]
     return " " + _NON_WORD.sub(" ", text.lower()).strip() + " "
+
+
+def _word_table() -> np.ndarray:
+    """is_word[c] for every code point c of the Basic Multilingual Plane: what the regex class
+    [^\\W_] matches (str.isalnum, as `re` defines \\w for str, less "_")."""
+    global _WORD_TABLE
+    if _WORD_TABLE is None:
+        _WORD_TABLE = np.array([chr(c).isalnum() for c in range(_BMP)], dtype=bool)
+    return _WORD_TABLE
+
+
+_WORD_TABLE: np.ndarray | None = None
+
+
+def _normalised_codes(text: str) -> np.ndarray:
+    """Code points (uint64) of `text` with every run of non-word characters other than "\\n" made
+    one space: re.sub(r"(?:[^\\w\\n]|_)+", " ", text), as a table lookup instead of a regex scan."""
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    table = _word_table()
+    keep = np.zeros(points.size, dtype=bool)
+    in_bmp = points < _BMP
+    keep[in_bmp] = table[points[in_bmp]]
+    if not in_bmp.all():  # emoji and other astral characters: few, looked up one by one
+        astral = np.flatnonzero(~in_bmp)
+        unique, inverse = np.unique(points[astral], return_inverse=True)
+        keep[astral] = np.array([chr(c).isalnum() for c in unique], dtype=bool)[inverse]
+    keep |= points == 10
+    run_start = ~keep & np.concatenate(([True], keep[:-1]))
+    return np.where(keep, points, 32)[keep | run_start].astype(np.uint64)
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -129,8 +158,7 @@ class HashedNgrams:
         # One string for the batch, normalised in one pass; "\n" survives only as the boundary.
         # Every sentence ends up as " words " with exactly one space either side of each "\n".
         raw = " \n ".join(t[:SENTENCE_CHARS].replace("\n", " ") for t in sentences)
-        joined = _NON_WORD_KEEP_NEWLINE.sub(" ", f" {raw.lower()} ")
-        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        codes = _normalised_codes(f" {raw.lower()} ")
         n = codes.size
         piece_of_pos = np.cumsum(codes == 10)
         row_of_pos = np.asarray(owners, dtype=np.int64)[piece_of_pos]
