@@ -233,6 +233,21 @@ def test_html_furniture_is_pruned_with_its_reason() -> None:
     assert nav.status == NOISE and nav.reason == "page furniture (inside <nav>, not scored)"
 
 
+def test_readers_comments_are_pruned_but_a_commentary_article_is_not() -> None:
+    comments = (
+        '<div id="comments"><h3>3 comments</h3><div class="comment"><p>I completely disagree with the council, '
+        "this budget will ruin the schools and nobody asked the parents what they think.</p></div></div>"
+    )
+    page = PAGE.replace("</article>", f"</article>{comments}")
+    doc = clean_document(Document(id="p", text=page, source="p.html", format="html"))
+    comment = next(line for line in doc.lines if "I completely disagree" in line.text)
+    assert comment.status == NOISE and comment.reason == "page furniture (inside <div id=comments>, not scored)"
+    assert "approved the new budget" in doc.clean_text()
+    commentary = PAGE.replace("<article>", '<article class="commentary">')
+    doc = clean_document(Document(id="c", text=commentary, source="c.html", format="html"))
+    assert "approved the new budget" in doc.clean_text()
+
+
 def test_split_lines_numbers_from_one_and_keeps_blank_lines() -> None:
     lines = split_lines(Document(id="t", text="a\n\nb", source="t"))
     assert [(line.number, line.text) for line in lines] == [(1, "a"), (2, ""), (3, "b")]

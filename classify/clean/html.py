@@ -49,6 +49,12 @@ POSITIVE_HINT = re.compile(
     r"article|content|post|entry|story|body|text|main|blog|news|paragraph|prose|rich-?text"
 )
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# A class or id token that names a comment section ("comments", "comment-list", "commentsContainer",
+# "disqus_thread"): readers' comments are never the article. Whole tokens only, so an opinion
+# article's "commentary" or "content--comment" is not one.
+COMMENT_SECTION = re.compile(
+    r"(?:comments?|commentlist|disqus_thread)(?:[-_]?(?:area|section|wrapper|container|block|list|thread|box|holder))?"
+)
 
 
 @dataclass(slots=True)
@@ -120,9 +126,19 @@ def _hidden(attrs: dict[str, str | None]) -> bool:
     return bool(style and _HIDDEN_STYLE.search(style))
 
 
+def _comment_section(attrs: dict[str, str | None]) -> str | None:
+    """'class=TOKEN' or 'id=TOKEN' when an element's class or id names a comment section."""
+    for name in ("id", "class"):
+        for token in (attrs.get(name) or "").lower().split():
+            if COMMENT_SECTION.fullmatch(token):
+                return f"{name}={token}"
+    return None
+
+
 def render_page(html: str, prune: bool = False) -> Page:
     """Walk the page once and return its text blocks with their DOM evidence. With `prune`,
-    nav/footer/aside/menu subtrees are not walked: each becomes one PrunedBlock."""
+    nav/footer/aside/menu subtrees and comment sections are not walked: each becomes one
+    PrunedBlock."""
     tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     title = _clean(title_node.text()) if title_node is not None else ""
@@ -139,7 +155,8 @@ def render_page(html: str, prune: bool = False) -> Page:
     if root is None:
         return Page(blocks, _elements(tags, parents, depths, chars, link_chars, block_counts, blocks), title, pruned)
 
-    hint_cache: dict[str, tuple[bool, bool]] = {}  # class/id strings repeat a lot within a page
+    # class/id strings repeat a lot within a page: (negative hint, positive hint, comment section)
+    hint_cache: dict[str, tuple[bool, bool, str | None]] = {}
     buffer: list[str] = []
     buffer_link = [0]  # characters of the buffer that sit inside <a>
     # Context of the innermost open block: (element index, tag, inherited flags tuple).
@@ -211,8 +228,16 @@ def render_page(html: str, prune: bool = False) -> Page:
                 hints = f"{attrs.get('class') or ''} {attrs.get('id') or ''} {attrs.get('role') or ''}"
                 if hints not in hint_cache:
                     lower = hints.lower()
-                    hint_cache[hints] = (bool(NEGATIVE_HINT.search(lower)), bool(POSITIVE_HINT.search(lower)))
-                own_negative, own_positive = hint_cache[hints]
+                    hint_cache[hints] = (
+                        bool(NEGATIVE_HINT.search(lower)), bool(POSITIVE_HINT.search(lower)), _comment_section(attrs)
+                    )
+                own_negative, own_positive, comments = hint_cache[hints]
+                if prune and comments:
+                    flush()
+                    text = _clean(node.text(separator=" "))
+                    if text:
+                        pruned.append(PrunedBlock(len(blocks), f"{tag} {comments}", text))
+                    continue
                 parent = context_stack[-1] if context_stack else None
                 inherited = parent[2] if parent else (0, 0) + (False,) * 7
                 neg, pos, furn, art, lst, tbl, quote, fig, head = inherited
