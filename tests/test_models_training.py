@@ -69,6 +69,19 @@ def test_train_then_evaluate_round_trip_on_jsonl(tmp_path, cli):
     assert card["command"].startswith("classify train --task topic") and card["versions"]["numpy"]
 
 
+def test_train_with_article_experts_from_the_command_line(tmp_path, cli):
+    texts, labels = corpus()
+    articles = [" ".join([text] * 6) for text in texts]  # the same topics as 300-400 character texts
+    write_jsonl(tmp_path / "train.jsonl", texts + articles, labels * 2)
+    trained = CliRunner().invoke(cli, ["train", "--task", "topic", "--data", str(tmp_path / "train.jsonl"),
+                                       "--text-field", "body", "--label-field", "tag", "--article-min-chars", "200",
+                                       "--out", str(tmp_path / "m")])
+    assert trained.exit_code == 0, trained.output
+    card = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert card["domains"] == ["short", "article"] and card["article_min_chars"] == 200
+    assert "--article-min-chars 200" in card["command"]
+
+
 def test_csv_and_parquet_inputs_and_targets(tmp_path):
     from classify.models.data import read_labelled
 
