@@ -192,3 +192,16 @@ def test_feature_normalisation_matches_the_regex_definition():
 def test_sentences_split_after_end_punctuation_before_a_capital():
     text = 'Он приехал. Она ушла! «Да», — сказал он. "Yes." Then 3 more… Ещё\nстрока. x. y'
     assert split_sentences(text) == ["Он приехал.", "Она ушла!", "«Да», — сказал он.", '"Yes."', "Then 3 more…", "Ещё", "строка. x. y"]
+
+
+def test_probabilities_do_not_depend_on_the_batch():
+    # A document's probabilities must be the same to the last bit alone or among others, short or
+    # long: otherwise `--jobs 2` (other batches per worker) could round a score differently.
+    bundle = load_models()
+    seeds = sorted(Path(__file__).resolve().parents[1].joinpath("seeds").glob("*.txt"))
+    texts = [p.read_text(encoding="utf-8") for p in seeds]
+    texts += [line for text in texts for line in text.splitlines() if len(line.split()) > 3][:40]
+    for model in (bundle.topic, bundle.stance):
+        batch = model.predict_proba(texts, n_jobs=1)
+        alone = np.vstack([model.predict_proba([text], n_jobs=1) for text in texts])
+        assert np.array_equal(batch, alone)

@@ -232,8 +232,12 @@ def weight(matrix: sp.csr_matrix, idf: np.ndarray | None = None) -> sp.csr_matri
     if idf is not None:
         data *= idf[matrix.indices]
     row_lengths = np.diff(matrix.indptr)
-    squares = np.concatenate(([0.0], np.cumsum(data.astype(np.float64) ** 2)))
-    norms = np.sqrt(squares[matrix.indptr[1:]] - squares[matrix.indptr[:-1]])
+    # Each row's sum of squares on its own values only (a running sum over the whole batch would
+    # make a row's norm, in its last bits, depend on the rows before it).
+    norms = np.zeros(len(row_lengths))
+    filled = np.flatnonzero(row_lengths)
+    if filled.size:
+        norms[filled] = np.sqrt(np.add.reduceat(data.astype(np.float64) ** 2, matrix.indptr[filled]))
     norms[norms == 0] = 1.0
     data /= np.repeat(norms, row_lengths).astype(np.float32)
     return matrix

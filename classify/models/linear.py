@@ -223,7 +223,10 @@ class CalibratedLinearClassifier:
         if np.ndim(domain) == 0:
             d = int(domain)
             scores = self.decision_function(X, d)
-            return softmax(scores @ self.calibration_coef_[d].T + self.calibration_intercept_[d])
+            # A s + c row by row, by broadcasting: a BLAS product's last bits depend on the matrix's
+            # shape (one row or many), and a document's probabilities must not depend on its batch.
+            logits = (scores[:, None, :] * self.calibration_coef_[d][None, :, :]).sum(axis=2)
+            return softmax(logits + self.calibration_intercept_[d])
         domain = np.asarray(domain)
         probabilities = np.zeros((X.shape[0], len(self.classes_)), dtype=np.float32)
         for d in np.unique(domain):
