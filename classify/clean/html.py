@@ -185,6 +185,13 @@ def render_page(html: str, prune: bool = False) -> Page:
         link_chars[element] += min(link, len(text))
         block_counts[element] += 1
 
+    def set_aside(node: LexborNode, label: str) -> None:
+        """A pruned subtree: its whole text becomes one PrunedBlock, not walked."""
+        flush()
+        text = _clean(node.text(separator=" "))
+        if text:
+            pruned.append(PrunedBlock(len(blocks), label, text))
+
     # Depth-first walk over lexbor's child iterators: one frame per element being walked, with the
     # link depth of its children and whether leaving it ends a block; a skipped subtree is simply
     # not entered.
@@ -212,10 +219,7 @@ def render_page(html: str, prune: bool = False) -> Page:
                 flush()
                 continue
             if prune and tag in PRUNED_TAGS:
-                flush()
-                text = _clean(node.text(separator=" "))
-                if text:
-                    pruned.append(PrunedBlock(len(blocks), tag, text))
+                set_aside(node, tag)
                 continue
             is_block = tag in BLOCK_TAGS
             if is_block:
@@ -233,10 +237,7 @@ def render_page(html: str, prune: bool = False) -> Page:
                     )
                 own_negative, own_positive, comments = hint_cache[hints]
                 if prune and comments:
-                    flush()
-                    text = _clean(node.text(separator=" "))
-                    if text:
-                        pruned.append(PrunedBlock(len(blocks), f"{tag} {comments}", text))
+                    set_aside(node, f"{tag} {comments}")
                     continue
                 parent = context_stack[-1] if context_stack else None
                 inherited = parent[2] if parent else (0, 0) + (False,) * 7
