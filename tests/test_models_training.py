@@ -213,3 +213,15 @@ def test_short_texts_and_articles_get_one_expert_each_and_keep_every_label(tmp_p
     best = [reloaded.labels[i] for i in reloaded.predict_proba([politics_article, sport_article]).argmax(axis=1)]
     assert best == ["politics", "sport"]
     assert train(texts, labels, "topic").domains == ["any"]  # without article_min_chars: one expert
+
+
+def test_article_experts_calibrate_when_a_class_is_too_small_for_folds():
+    # One example of a class leaves no out-of-fold scores: the maps learn from the in-sample scores
+    # of every expert, and the experts still tell the topics apart.
+    texts, labels = corpus(6)
+    texts = texts + [" ".join([t] * 6) for t in texts] + ["Театр показал премьеру спектакля."]
+    labels = labels * 2 + ["culture"]
+    model = train(texts, labels, "topic", article_min_chars=200)
+    assert model.domains == ["short", "article"]
+    predicted = [model.labels[i] for i in model.predict_proba(texts[:-1]).argmax(axis=1)]
+    assert predicted == labels[:-1]

@@ -137,20 +137,20 @@ class CalibratedLinearClassifier:
         n_classes, n_features = len(self.classes_), X.shape[1]
         codes = np.searchsorted(self.classes_, y)
         Xa = augment(X, domains, n_domains)
-        # Out-of-fold SVM scores, the evidence the calibration maps learn from.
+        # Out-of-fold SVM scores, the evidence the calibration maps learn from: each row scored by its
+        # own domain's expert (oof[0]), or, calibrating across domains, by every expert (oof[d]).
         folds = min(self.calibration_folds, int(np.bincount(codes).min()))
-        oof = np.zeros((X.shape[0], n_classes), dtype=np.float64)
         across = self.calibrate_across_domains and n_domains > 1
-        oof_as = np.zeros((n_domains, X.shape[0], n_classes)) if across else None
+        oof = np.zeros((n_domains if across else 1, X.shape[0], n_classes), dtype=np.float64)
         if folds >= 2:
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             for train, held in splitter.split(Xa, y):
                 fold_svm = self._svm().fit(Xa[train], y[train], sample_weight=weight[train])
-                oof[held] = self._scores(fold_svm, Xa[held], n_classes)
                 if across:
                     for d in range(n_domains):
-                        as_d = augment(X[held], np.full(len(held), d), n_domains)
-                        oof_as[d, held] = self._scores(fold_svm, as_d, n_classes)
+                        oof[d, held] = self._scores(fold_svm, augment(X[held], np.full(len(held), d), n_domains), n_classes)
+                else:
+                    oof[0, held] = self._scores(fold_svm, Xa[held], n_classes)
         svm = self._svm().fit(Xa, y, sample_weight=weight)
         coef = self._as_matrix(svm.coef_, n_classes)
         shared = coef[:, :n_features]
@@ -161,16 +161,23 @@ class CalibratedLinearClassifier:
         self.intercept_ = self._as_vector(svm.intercept_, n_classes).astype(np.float32)
         if folds < 2:
             for d in range(n_domains):
-                rows = domains == d
-                oof[rows] = self.decision_function(X[rows], d)
+                if across:
+                    oof[d] = self.decision_function(X, d)
+                else:
+                    rows = domains == d
+                    oof[0, rows] = self.decision_function(X[rows], d)
         prior = self.class_weight if self.calibration_class_weight == "same" else self.calibration_class_weight
         self.calibration_coef_ = np.zeros((n_domains, n_classes, n_classes), dtype=np.float32)
         self.calibration_intercept_ = np.full((n_domains, n_classes), _ABSENT_LOGIT, dtype=np.float32)
         for d in range(n_domains):
-            rows = domains == d
+            own = domains == d
             if across:
-                rows = np.ones(len(y), dtype=bool)
-                oof = oof_as[d]
+                # Every example, the domain's own weighing as much as all the others together.
+                rows, scores = np.ones(len(y), dtype=bool), oof[d]
+                calibration_weight = np.where(own, weight * weight[~own].sum() / max(weight[own].sum(), 1e-12), weight)
+            else:
+                rows, scores = own, oof[0]
+                calibration_weight = weight[rows]
             present = np.unique(codes[rows])
             if present.size < 2:  # a one-class domain: always that class
                 self.calibration_intercept_[d, present] = 0.0
@@ -178,18 +185,13 @@ class CalibratedLinearClassifier:
             # The map gets the SVM's class weighting: with "balanced" the probabilities are calibrated
             # under a uniform class prior, so their argmax stays the balanced (macro-F1) decision.
             calibration = LogisticRegression(C=1.0, class_weight=prior, max_iter=1000)
-            calibration_weight = weight[rows]
-            if across:
-                # The domain's own examples weigh as much as all the others together.
-                own = domains == d
-                calibration_weight = np.where(own, weight * weight[~own].sum() / max(weight[own].sum(), 1e-12), weight)
-            calibration.fit(oof[rows], codes[rows], sample_weight=calibration_weight)
+            calibration.fit(scores[rows], codes[rows], sample_weight=calibration_weight)
             A = self._as_matrix(calibration.coef_, present.size)
             c = self._as_vector(calibration.intercept_, present.size)
             self.calibration_coef_[d, present] = A
             self.calibration_intercept_[d, present] = c
             if self.tune_macro_f1:
-                logits = oof[rows] @ self.calibration_coef_[d].T + self.calibration_intercept_[d]
+                logits = scores[rows] @ self.calibration_coef_[d].T + self.calibration_intercept_[d]
                 self.calibration_intercept_[d] += macro_f1_offsets(logits, codes[rows], present).astype(np.float32)
         return self
 
