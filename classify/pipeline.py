@@ -187,7 +187,7 @@ def prepare_in_worker(
             items = None
     if classifies_in_worker(options):
         models = worker_models(str(options.models_dir) if options.models_dir else None)
-        threads = None if options.jobs == 1 else 1  # worker processes already use the cores
+        threads = 1  # --jobs counts cores: each worker process (or this one, with --jobs 1) uses one
         docs = guarded("classify", lambda chunk: classify_documents(chunk, models, options.target, False, threads), docs, errors)
     return docs, errors, n_items, items
 

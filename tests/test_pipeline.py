@@ -201,3 +201,23 @@ def test_line_counts_left_without_their_index_are_not_reused(tmp_path):
     second = write_site(tmp_path / "second.jsonl", BODIES[2:3])
     run([second], tmp_path / "2.jsonl", tmp_path / "2.errors.jsonl", options)
     assert not any(reason and "repeated" in reason for reason in signature_reasons(tmp_path / "2.jsonl"))
+
+
+def test_records_survive_the_trip_to_a_worker_and_back():
+    """Batches cross process boundaries as pickles (joblib, Dask): every field must come back."""
+    import pickle
+
+    from classify.document import NOISE, Document, DuplicateRef, ErrorRecord, Line, Prediction
+
+    doc = Document(
+        id="a", text="<p>x</p>", source="in.jsonl:3", format="html", encoding="utf-8", language="ru",
+        metadata={"url": "https://example.org/1"},
+        lines=[Line(1, "x", NOISE, "ticker", 0.25, DuplicateRef("b", 2, 0.9)), Line(2, "y")],
+        near_duplicates=[{"doc_id": "b", "similarity": 0.8}],
+        topic=Prediction("sport", 0.7, [("sport", 0.7)], ["x"]),
+        stance=Prediction("neutral", 0.6, target="Acme"),
+    )
+    error = ErrorRecord("in.jsonl:4", "bad JSON", stage="read")
+    back, back_error = pickle.loads(pickle.dumps((doc, error)))
+    assert back == doc and back.to_record() == doc.to_record()
+    assert back_error == error
