@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
 
 _ABSENT_LOGIT = -30.0  # calibrated logit of a class a domain never saw: probability ~1e-13
 _OFFSET_GRID = np.linspace(-2.0, 2.0, 41)
@@ -118,7 +115,11 @@ class CalibratedLinearClassifier:
         self.random_state = random_state
         self.calibrate_across_domains = calibrate_across_domains
 
-    def _svm(self) -> LinearSVC:
+    def _svm(self):
+        # scikit-learn is imported to fit only: prediction is numpy, and every worker process of a
+        # run is spared its import (0.8 s).
+        from sklearn.svm import LinearSVC
+
         return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
 
     def fit(
@@ -143,6 +144,8 @@ class CalibratedLinearClassifier:
         across = self.calibrate_across_domains and n_domains > 1
         oof = np.zeros((n_domains if across else 1, X.shape[0], n_classes), dtype=np.float64)
         if folds >= 2:
+            from sklearn.model_selection import StratifiedKFold  # training-time only
+
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             for train, held in splitter.split(Xa, y):
                 fold_svm = self._svm().fit(Xa[train], y[train], sample_weight=weight[train])
@@ -184,6 +187,8 @@ class CalibratedLinearClassifier:
                 continue
             # The map gets the SVM's class weighting: with "balanced" the probabilities are calibrated
             # under a uniform class prior, so their argmax stays the balanced (macro-F1) decision.
+            from sklearn.linear_model import LogisticRegression  # training-time only
+
             calibration = LogisticRegression(C=1.0, class_weight=prior, max_iter=1000)
             calibration.fit(scores[rows], codes[rows], sample_weight=calibration_weight)
             A = self._as_matrix(calibration.coef_, present.size)
@@ -208,7 +213,7 @@ class CalibratedLinearClassifier:
     def _as_vector(intercept: np.ndarray, n_classes: int) -> np.ndarray:
         return np.array([-intercept[0], intercept[0]]) / 2 if n_classes == 2 and intercept.size == 1 else intercept
 
-    def _scores(self, svm: LinearSVC, X: sp.csr_matrix, n_classes: int) -> np.ndarray:
+    def _scores(self, svm, X: sp.csr_matrix, n_classes: int) -> np.ndarray:
         scores = np.zeros((X.shape[0], n_classes))
         fold_scores = svm.decision_function(X)
         if fold_scores.ndim == 1:

@@ -7,6 +7,7 @@ allow_pickle=False, so loading never executes code from the file).
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import json
 import os
@@ -20,7 +21,6 @@ from typing import Any
 import numpy as np
 import scipy
 import scipy.sparse as sp
-import sklearn
 
 from classify.models.features import HashedNgrams, weight
 from classify.models.linear import CalibratedLinearClassifier
@@ -50,7 +50,7 @@ def library_versions() -> dict[str, str]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
+        "scikit-learn": importlib.metadata.version("scikit-learn"),  # without importing it (see linear.py)
     }
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedKFold
 
 from classify.models.features import HashedNgrams, fit_idf
 from classify.models.linear import CalibratedLinearClassifier
@@ -85,6 +83,8 @@ def train(
 
 def metrics(gold: list[str], predicted: list[str], labels: list[str] | None = None) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
     labels = labels or sorted(set(gold) | set(predicted))
     precision, recall, f1, support = precision_recall_fscore_support(
         gold, predicted, labels=labels, zero_division=0
@@ -144,6 +144,8 @@ def cross_validate(
     **train_params: Any,
 ) -> dict[str, Any]:
     """Stratified k-fold: mean and standard deviation of accuracy and macro-F1."""
+    from sklearn.model_selection import StratifiedKFold  # training-time only
+
     y = np.asarray(labels)
     scores = []
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y):
