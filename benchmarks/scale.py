@@ -8,13 +8,15 @@ templates and page noise by `benchmarks/webnoise.py` (menus, tickers, trending l
 counts, credits, repeated paragraphs).
 
 Every configuration runs `python -m classify run` in a subprocess over the same corpus file:
-`--jobs 1`, `--jobs 2`, and `--engine dask` with a 2-worker LocalCluster. Time is wall-clock;
+`--jobs 1`, `--jobs 2`, `--engine dask` with a 2-worker LocalCluster, and the halves reference below. Time is wall-clock;
 memory is the peak resident set of the largest process of the run (getrusage of the reaped
 subprocess tree); the local runs also save their dedup index (`--index`), whose size is the part
 of the memory that grows with the corpus by design. With `--repeats N` the configs run N times,
 interleaved, and the fastest run of each is reported with all their times. The run also measures
-the host's own two-process ceiling (two CPU-bound loops side by side against one alone), the
-bound that `--jobs 2`'s speed-up is to be read against.
+two bounds that `--jobs 2`'s speed-up is to be read against: the host's two-process ceiling (two
+CPU-bound loops side by side against one alone), and the config "2 x jobs 1, halves": two
+independent `--jobs 1` runs side by side, one per half of the corpus, with no coordination at all
+(on a shared VM the two cores slow each other down on this memory-heavy work).
 
     python benchmarks/scale.py            # 10k and 100k documents
     python benchmarks/scale.py --full     # 10k, 100k and 1M documents (about an hour per 1M config)
@@ -43,10 +45,12 @@ sys.path.insert(0, str(HERE))
 
 from webnoise import WebNoise  # noqa: E402  (benchmarks/ is not a package)
 
+HALVES = "2 x jobs 1, halves"
 CONFIGS = {
     "jobs 1": ["--jobs", "1"],
     "jobs 2": ["--jobs", "2"],
     "dask 2 workers": ["--engine", "dask", "--workers", "2"],
+    HALVES: ["--jobs", "1"],  # see run_config: the reference for what 2 processes can reach here
 }
 _MEASURE = (
     "import json, resource, subprocess, sys\n"
@@ -110,39 +114,62 @@ def corpus(n_docs: int) -> Path:
     return path
 
 
+def halves(corpus_path: Path) -> tuple[Path, Path]:
+    """The corpus cut in two files of equal document count (made once, beside it)."""
+    parts = (corpus_path.with_name(f"{corpus_path.stem}-half1.jsonl"), corpus_path.with_name(f"{corpus_path.stem}-half2.jsonl"))
+    if not all(part.exists() for part in parts):
+        with open(corpus_path, "rb") as f:
+            lines = f.readlines()
+        for part, chunk in zip(parts, (lines[: len(lines) // 2], lines[len(lines) // 2 :])):
+            part.write_bytes(b"".join(chunk))
+    return parts
+
+
 def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
-    out = WORK / f"out-{corpus_path.stem}-{label.replace(' ', '_')}.jsonl"
-    command = [sys.executable, "-m", "classify", "run", str(corpus_path), "-o", str(out), "--quiet", *args]
-    index = WORK / f"index-{corpus_path.stem}-{label.replace(' ', '_')}.npz"
-    # The index's line counts live beside it; both go, or a rerun would start from the last run's.
-    state = (index, index.with_name(index.name + ".lines.npz"))
-    if "--engine" not in args:  # the local engine saves its dedup index: its size is the state that grows
+    """One measured `classify run`; for HALVES, two `--jobs 1` runs side by side, one per half of
+    the corpus: no coordination at all, so the speed-up that two processes can reach on this host
+    with this workload (their output differs from one run's: dedup does not see across halves)."""
+    inputs = halves(corpus_path) if label == HALVES else (corpus_path,)
+    runs = []
+    started = time.perf_counter()
+    for number, part in enumerate(inputs):
+        name = f"{corpus_path.stem}-{label.replace(' ', '_')}-{number}"
+        out, index = WORK / f"out-{name}.jsonl", WORK / f"index-{name}.npz"
+        command = [sys.executable, "-m", "classify", "run", str(part), "-o", str(out), "--quiet", *args]
+        # The index's line counts live beside it; both go, or a rerun would start from the last run's.
+        state = (index, index.with_name(index.name + ".lines.npz"))
+        if "--engine" not in args:  # the local engine saves its dedup index: its size is the state that grows
+            for path in state:
+                path.unlink(missing_ok=True)
+            command += ["--index", str(index)]
+        # A fresh wrapper process per run: its RUSAGE_CHILDREN covers this run's process tree only
+        # (ru_maxrss is the largest process of the tree, KiB on Linux).
+        process = subprocess.Popen([sys.executable, "-c", _MEASURE, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        runs.append((process, out, index, state))
+    results = [(process.communicate(), process.returncode) for process, *_ in runs]
+    seconds = time.perf_counter() - started
+    documents, cpu, rss, index_bytes, digests = 0, 0.0, 0, 0, []
+    for ((stdout, stderr), code), (_, out, index, state) in zip(results, runs):
+        if code not in (0, 1):
+            raise RuntimeError(f"{label} failed ({code}): {stderr[-2000:]}")
+        usage = json.loads(stdout.strip().splitlines()[-1])
+        documents += sum(1 for _ in open(out, encoding="utf-8"))
+        cpu += usage["cpu_seconds"]
+        rss = max(rss, usage["maxrss_kib"])
+        digests.append(_sha256(out))
+        out.unlink()
+        index_bytes += index.stat().st_size if index.exists() else 0
         for path in state:
             path.unlink(missing_ok=True)
-        command += ["--index", str(index)]
-    started = time.perf_counter()
-    # A fresh wrapper process per run: its RUSAGE_CHILDREN covers this run's process tree only
-    # (ru_maxrss is the largest process of the tree, KiB on Linux).
-    result = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode not in (0, 1):
-        raise RuntimeError(f"{label} failed ({result.returncode}): {result.stderr[-2000:]}")
-    usage = json.loads(result.stdout.strip().splitlines()[-1])
-    documents = sum(1 for _ in open(out, encoding="utf-8"))
-    digest = _sha256(out)
-    out.unlink()
-    index_mb = round(index.stat().st_size / 1e6, 1) if index.exists() else None
-    for path in state:
-        path.unlink(missing_ok=True)
     return {
         "config": label,
         "documents": documents,
         "seconds": round(seconds, 2),
         "docs_per_second": round(documents / seconds, 1),
-        "peak_rss_mb": round(usage["maxrss_kib"] / 1024, 1),
-        "cpu_seconds": round(usage["cpu_seconds"], 1),
-        "dedup_index_mb": index_mb,
-        "output_sha256": digest,
+        "peak_rss_mb": round(rss / 1024, 1),
+        "cpu_seconds": round(cpu, 1),
+        "dedup_index_mb": round(index_bytes / 1e6, 1) if index_bytes else None,
+        "output_sha256": "+".join(digests),
     }
 
 
@@ -198,7 +225,7 @@ def write_results(rows: list[dict], sizes: list[int], meta: dict) -> None:
         base = next((r for r in group if r["config"] == "jobs 1"), None)
         for r in group:
             speedup = f"{r['docs_per_second'] / base['docs_per_second']:.2f}x" if base else "-"
-            same = "yes" if base and r["output_sha256"] == base["output_sha256"] else "-"
+            same = "n/a" if r["config"] == HALVES else "yes" if base and r["output_sha256"] == base["output_sha256"] else "no"
             lines.append(
                 f"| {size:,} | {r['config']} | {r['seconds']} | {' / '.join(map(str, r.get('seconds_all', [r['seconds']])))} "
                 f"| {r['docs_per_second']:,} | {speedup} | {r.get('cpu_seconds', '-')} | {r['peak_rss_mb']} "
