@@ -8,13 +8,12 @@ templates and page noise by `benchmarks/webnoise.py` (menus, tickers, trending l
 counts, credits, repeated paragraphs).
 
 Every configuration runs `python -m classify run` in a subprocess over the same corpus file:
-`--jobs 1`, `--jobs 2`, `--engine dask` with a 2-worker LocalCluster, and the halves reference below. Time is wall-clock;
-memory is the peak resident set of the largest process of the run (getrusage of the reaped
+`--jobs 1`, `--jobs 2`, `--engine dask` with a 2-worker LocalCluster, and the halves reference
+below. Time is wall-clock; memory is the peak resident set of the largest process of the run (getrusage of the reaped
 subprocess tree); the local runs also save their dedup index (`--index`), whose size is the part
 of the memory that grows with the corpus by design. With `--repeats N` the configs run N times,
 interleaved, and the fastest run of each is reported with all their times. The run also measures
-two bounds that `--jobs 2`'s speed-up is to be read against: the host's two-process ceiling (two
-CPU-bound loops side by side against one alone), and the config "2 x jobs 1, halves": two
+the bound that `--jobs 2`'s speed-up is to be read against, the config "2 x jobs 1, halves": two
 independent `--jobs 1` runs side by side, one per half of the corpus, with no coordination at all
 (on a shared VM the two cores slow each other down on this memory-heavy work).
 
@@ -32,6 +31,7 @@ import os
 import platform
 import random
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -59,9 +59,6 @@ _MEASURE = (
     "print(json.dumps({'maxrss_kib': u.ru_maxrss, 'cpu_seconds': u.ru_utime + u.ru_stime}))\n"
     "sys.exit(code)\n"
 )
-# The machine's own ceiling for 2 processes: a fixed pure-Python CPU loop, once alone and twice
-# side by side. On a shared VM two busy cores rarely give 2x; `--jobs 2` is judged against this.
-_SPIN = "s = 0\nfor i in range(%d): s += i * i %% 7\n"
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[А-ЯЁA-Z«\"])")
 
 
@@ -173,20 +170,6 @@ def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
     }
 
 
-def two_process_ceiling(loops: int = 30_000_000) -> float:
-    """Throughput of two simultaneous CPU-bound processes over one alone (2.0 on two idle cores)."""
-    def spin(copies: int) -> float:
-        started = time.perf_counter()
-        procs = [subprocess.Popen([sys.executable, "-c", _SPIN % loops]) for _ in range(copies)]
-        for proc in procs:
-            proc.wait()
-        return time.perf_counter() - started
-
-    alone = min(spin(1) for _ in range(3))
-    together = min(spin(2) for _ in range(3))
-    return round(2 * alone / together, 2)
-
-
 def best_runs(runs: list[dict]) -> dict:
     """The row of a config's fastest run (as timeit reports the minimum: slower runs measure the
     neighbours on a shared host), with every run's seconds beside it."""
@@ -211,25 +194,25 @@ def write_results(rows: list[dict], sizes: list[int], meta: dict) -> None:
     lines = [
         "# Scale: `classify run` against corpus size",
         "",
-        f"Machine: {meta['machine']}. Command: `{meta.get('command', 'python benchmarks/scale.py')}`.",
+        f"Machine: {meta['machine']}. Last command: `{meta.get('command', 'python benchmarks/scale.py')}`"
+        " (rows of earlier commands are kept with `--merge`; each row names its commit).",
         "Peak RSS: the largest process of the run. CPU: user + system seconds of the whole process tree.",
         "Same output: SHA-256 of the output equal to `jobs 1`'s. Seconds: the best of the repeats listed.",
-        f"Two-process ceiling of this machine in this run (two CPU-bound processes side by side over one"
-        f" alone; 2.00x on two idle cores): **{meta.get('two_process_ceiling', '-')}x**.",
         "",
-        "| documents | config | seconds | repeats (s) | docs/s | speed-up vs jobs 1 | CPU s | peak RSS MB | dedup index MB | same output |",
-        "|---:|---|---:|---|---:|---:|---:|---:|---:|:---:|",
+        "| documents | config | seconds | repeats (s) | docs/s | speed-up vs jobs 1 | CPU s | peak RSS MB | dedup index MB | same output | commit |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---:|:---:|---|",
     ]
     for size in sizes:
         group = [r for r in rows if r["documents_in"] == size]
         base = next((r for r in group if r["config"] == "jobs 1"), None)
         for r in group:
             speedup = f"{r['docs_per_second'] / base['docs_per_second']:.2f}x" if base else "-"
-            same = "n/a" if r["config"] == HALVES else "yes" if base and r["output_sha256"] == base["output_sha256"] else "no"
+            same = "n/a" if r["config"] == HALVES or not base else "yes" if r["output_sha256"] == base["output_sha256"] else "no"
             lines.append(
                 f"| {size:,} | {r['config']} | {r['seconds']} | {' / '.join(map(str, r.get('seconds_all', [r['seconds']])))} "
                 f"| {r['docs_per_second']:,} | {speedup} | {r.get('cpu_seconds', '-')} | {r['peak_rss_mb']} "
-                f"| {r['dedup_index_mb'] if r['dedup_index_mb'] is not None else '-'} | {same} |"
+                f"| {r['dedup_index_mb'] if r['dedup_index_mb'] is not None else '-'} | {same} "
+                f"| {r.get('commit', '-')} |"
             )
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
     plot(rows, sizes)
@@ -273,8 +256,8 @@ def main() -> None:
     meta = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(),
-        "command": " ".join(["python benchmarks/scale.py", *sys.argv[1:]]),
-        "two_process_ceiling": two_process_ceiling(),
+        "command": shlex.join(["python", "benchmarks/scale.py", *sys.argv[1:]]),
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip(),
     }
     print(json.dumps(meta), flush=True)
     for size in sizes:
@@ -285,7 +268,7 @@ def main() -> None:
                 runs[label].append(run_config(path, CONFIGS[label], label))
                 print(json.dumps(runs[label][-1]), flush=True)
         for label, done in runs.items():
-            row = {"documents_in": size, **best_runs(done)}
+            row = {"documents_in": size, **best_runs(done), "commit": meta["commit"]}
             rows = [r for r in rows if (r["documents_in"], r["config"]) != (size, label)] + [row]
         write_results(rows, sorted({r["documents_in"] for r in rows}), meta)
 
