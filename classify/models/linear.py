@@ -116,9 +116,7 @@ class CalibratedLinearClassifier:
         self.calibrate_across_domains = calibrate_across_domains
 
     def _svm(self):
-        # scikit-learn is imported to fit only: prediction is numpy, and every worker process of a
-        # run is spared its import (0.8 s).
-        from sklearn.svm import LinearSVC
+        from sklearn.svm import LinearSVC  # training-time only (see fit)
 
         return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
 
@@ -130,6 +128,11 @@ class CalibratedLinearClassifier:
         domains: np.ndarray | None = None,
     ) -> CalibratedLinearClassifier:
         """Fit on rows X with labels y; `domains` (ints 0..D-1, one per row) gives one expert per domain."""
+        # scikit-learn is imported to fit only: prediction is numpy, and every worker process of a
+        # run is spared its import (0.8 s).
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold
+
         y = np.asarray(y)
         weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         domains = np.zeros(len(y), dtype=np.int64) if domains is None else np.asarray(domains, dtype=np.int64)
@@ -144,8 +147,6 @@ class CalibratedLinearClassifier:
         across = self.calibrate_across_domains and n_domains > 1
         oof = np.zeros((n_domains if across else 1, X.shape[0], n_classes), dtype=np.float64)
         if folds >= 2:
-            from sklearn.model_selection import StratifiedKFold  # training-time only
-
             splitter = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             for train, held in splitter.split(Xa, y):
                 fold_svm = self._svm().fit(Xa[train], y[train], sample_weight=weight[train])
@@ -187,8 +188,6 @@ class CalibratedLinearClassifier:
                 continue
             # The map gets the SVM's class weighting: with "balanced" the probabilities are calibrated
             # under a uniform class prior, so their argmax stays the balanced (macro-F1) decision.
-            from sklearn.linear_model import LogisticRegression  # training-time only
-
             calibration = LogisticRegression(C=1.0, class_weight=prior, max_iter=1000)
             calibration.fit(scores[rows], codes[rows], sample_weight=calibration_weight)
             A = self._as_matrix(calibration.coef_, present.size)
