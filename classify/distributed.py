@@ -49,7 +49,7 @@ from classify.dedup.shingles import ShingleSets
 from classify.dedup.stage import batch_items
 from classify.models import classify_documents, load_models
 from classify.document import Document, DuplicateRef, ErrorRecord
-from classify.pipeline import Batch, RunOptions, RunSummary, batched, count_batch_lines, guarded, prepare_batch
+from classify.pipeline import CLASSIFY_THREADS, Batch, RunOptions, RunSummary, batched, count_batch_lines, guarded, prepare_batch
 from classify.readers import read_documents
 from classify.writers import JsonlWriter, open_writer, write_documents, write_errors
 
@@ -382,9 +382,9 @@ def finish_partition(part: Partition, flags: Flags | None, options: RunOptions, 
     finished = []
     for docs, errors, n_items in part.batches:
         errors = list(errors)  # the partition stays intact should Dask rerun this task
-        # One thread: Dask already runs one task per worker core (threads_per_worker=1).
+        # One thread (CLASSIFY_THREADS): Dask already runs one task per worker core (threads_per_worker=1).
         docs = guarded(
-            "classify", lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, n_jobs=1), docs, errors
+            "classify", lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, CLASSIFY_THREADS), docs, errors
         )
         finished.append((docs, errors, n_items))
     return finished

@@ -33,6 +33,9 @@ from classify.writers import AtomicFile
 Batch = list[Document | ErrorRecord]
 STAGES = ("clean", "dedup", "classify")
 REPETITION_SCOPES = ("corpus", "batch")
+# --jobs counts cores: classification runs on one thread in every process that does it (each
+# worker, or this one with --jobs 1 or --drop-duplicates), so a run never uses more than --jobs.
+CLASSIFY_THREADS = 1
 
 
 @dataclass(slots=True)
@@ -187,8 +190,9 @@ def prepare_in_worker(
             items = None
     if classifies_in_worker(options):
         models = worker_models(str(options.models_dir) if options.models_dir else None)
-        threads = 1  # --jobs counts cores: each worker process (or this one, with --jobs 1) uses one
-        docs = guarded("classify", lambda chunk: classify_documents(chunk, models, options.target, False, threads), docs, errors)
+        docs = guarded(
+            "classify", lambda chunk: classify_documents(chunk, models, options.target, False, CLASSIFY_THREADS), docs, errors
+        )
     return docs, errors, n_items, items
 
 
@@ -230,7 +234,7 @@ def run(
         if models and not classifies_in_worker(options):
             docs = guarded(
                 "classify",
-                lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates),
+                lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, CLASSIFY_THREADS),
                 docs,
                 errors,
             )
