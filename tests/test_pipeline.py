@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import pytest
 
 from classify.clean import CleanOptions
+from classify.document import NOISE, Document, DuplicateRef, ErrorRecord, Line, Prediction
 from classify.pipeline import RunOptions, run
 from classify.readers import ReadOptions
 
@@ -205,10 +207,6 @@ def test_line_counts_left_without_their_index_are_not_reused(tmp_path):
 
 def test_records_survive_the_trip_to_a_worker_and_back():
     """Batches cross process boundaries as pickles (joblib, Dask): every field must come back."""
-    import pickle
-
-    from classify.document import NOISE, Document, DuplicateRef, ErrorRecord, Line, Prediction
-
     doc = Document(
         id="a", text="<p>x</p>", source="in.jsonl:3", format="html", encoding="utf-8", language="ru",
         metadata={"url": "https://example.org/1"},
