@@ -9,9 +9,9 @@ counts, credits, repeated paragraphs).
 
 Every configuration runs `python -m classify run` in a subprocess over the same corpus file:
 `--jobs 1`, `--jobs 2`, `--engine dask` with a 2-worker LocalCluster, and the halves reference
-below. Time is wall-clock; memory is the peak resident set of the largest process of the run (getrusage of the reaped
-subprocess tree); the local runs also save their dedup index (`--index`), whose size is the part
-of the memory that grows with the corpus by design. With `--repeats N` the configs run N times,
+below. Time is wall-clock; memory is the peak resident set of the largest process of the run
+(getrusage of the reaped subprocess tree); the local runs also save their dedup index (`--index`),
+whose size is the part of the memory that grows with the corpus by design. With `--repeats N` the configs run N times,
 interleaved, and the fastest run of each is reported with all their times. The run also measures
 the bound that `--jobs 2`'s speed-up is to be read against, the config "2 x jobs 1, halves": two
 independent `--jobs 1` runs side by side, one per half of the corpus, with no coordination at all
@@ -267,10 +267,10 @@ def main() -> None:
             for label in args.configs:
                 runs[label].append(run_config(path, CONFIGS[label], label))
                 print(json.dumps(runs[label][-1]), flush=True)
-        for label, done in runs.items():
-            row = {"documents_in": size, **best_runs(done), "commit": meta["commit"]}
-            rows = [r for r in rows if (r["documents_in"], r["config"]) != (size, label)] + [row]
-        write_results(rows, sorted({r["documents_in"] for r in rows}), meta)
+                # Written after every run: an hour-long 1M config is not lost to a later failure.
+                row = {"documents_in": size, **best_runs(runs[label]), "commit": meta["commit"]}
+                rows = [r for r in rows if (r["documents_in"], r["config"]) != (size, label)] + [row]
+                write_results(rows, sorted({r["documents_in"] for r in rows}), meta)
 
 
 if __name__ == "__main__":
