@@ -332,3 +332,52 @@ def test_counters_and_quote_changes_are_noise_but_sentences_with_numbers_are_not
         assert rule_reason(line) is not None, line
     for sentence in ("Курс доллара вырос на 1,2% за неделю.", "В 2023 году было 12 345 просмотров видео, сообщил он."):
         assert rule_reason(sentence) is None, sentence
+
+
+# The hint and cue patterns are written grouped by first letter for speed; these lists are what
+# they must mean, so a regrouping that drops or misspells an alternative fails here.
+NEGATIVE_HINTS = (
+    "nav menu foot sidebar side-bar share sharing social related recommend comment disqus advert ads ad ad-slot "
+    "promo banner breadcrumb subscribe newsletter cookie consent popup modal widget tag tags tag-list author-bio "
+    "byline meta caption credit copyright masthead header toolbar signup login paywall outbrain taboola trending "
+    "most-popular mostpopular more-stories read-more readmore hidden"
+).split()
+POSITIVE_HINTS = "article content post entry story body text main blog news paragraph prose rich-text richtext".split()
+BOILERPLATE_CUES = (
+    "гиперссылка", "перепечатка", "Все права защищены", "При цитировании", "При использовании материалов",
+    "Подписывайтесь", "подписаться", "подписка на", "Читайте также", "Читать все", "Читать далее",
+    "Читать полностью", "Читайте нас", "Мобильная версия", "Версия для печати", "All rights reserved",
+    "Read more", "Subscribe", "Sign up", "Newsletter", "Cookie", "Mobile version", "Click here", "Follow us",
+    "Tous droits réservés", "Lire aussi", "Lire la suite", "Abonnez-vous", "Reproduction interdite",
+    "Барлық құқықтар қорғалған", "Жазылыңыз",
+)
+
+
+@pytest.mark.parametrize("hint", NEGATIVE_HINTS)
+def test_furniture_class_hints_are_recognised(hint: str) -> None:
+    from classify.clean.html import NEGATIVE_HINT
+
+    assert NEGATIVE_HINT.search(f"wrap {hint}-box"), hint
+
+
+@pytest.mark.parametrize("hint", POSITIVE_HINTS)
+def test_article_class_hints_are_recognised(hint: str) -> None:
+    from classify.clean.html import POSITIVE_HINT
+
+    assert POSITIVE_HINT.search(f"wrap {hint}-box"), hint
+
+
+def test_ads_and_tags_hints_are_whole_words_only() -> None:
+    from classify.clean.html import NEGATIVE_HINT
+
+    for ordinary in ("uploads", "badge", "heads", "stage", "vintage", "roads"):
+        assert not NEGATIVE_HINT.search(ordinary), ordinary
+    for plain in ("container", "row col-8", "wrapper"):
+        assert not NEGATIVE_HINT.search(plain), plain
+
+
+@pytest.mark.parametrize("cue", BOILERPLATE_CUES)
+def test_boilerplate_cues_are_recognised_in_a_short_notice(cue: str) -> None:
+    from classify.clean.rules import BOILERPLATE_REASON, rule_reason
+
+    assert rule_reason(f"{cue} на сайте") == BOILERPLATE_REASON
