@@ -245,18 +245,22 @@ def _text_features(scan: _Scan) -> np.ndarray:
     ).reshape(n, len(OWN_TEXT_FEATURES)).astype(float)
 
 
+def _shifted_rows(values: np.ndarray, offsets: tuple[int, ...], edge_flag: bool = False) -> np.ndarray:
+    """For each offset in turn, the columns of `values` (n, k) with row i taken from row i + offset:
+    zeros beyond the document's edges, and with `edge_flag` one more column, 1 there. All offsets
+    are slices of one zero-padded copy."""
+    n, k = values.shape
+    pad = max(abs(offset) for offset in offsets)
+    padded = np.zeros((n + 2 * pad, k + edge_flag))
+    padded[pad : pad + n, :k] = values
+    if edge_flag:
+        padded[:pad, k] = padded[pad + n :, k] = 1.0
+    return np.hstack([padded[pad + offset : pad + offset + n] for offset in offsets])
+
+
 def _context(own: np.ndarray, n_core: int) -> np.ndarray:
     """Neighbours' core features at CONTEXT_OFFSETS (zeros and a flag beyond the document's edges)."""
-    n = own.shape[0]
-    columns = []
-    for offset in CONTEXT_OFFSETS:
-        shifted = np.zeros((n, n_core + 1))
-        src = np.arange(n) + offset
-        valid = (src >= 0) & (src < n)
-        shifted[valid, :n_core] = own[src[valid], :n_core]
-        shifted[~valid, n_core] = 1.0  # beyond the edge
-        columns.append(shifted)
-    return np.hstack(columns)
+    return _shifted_rows(own[:, :n_core], CONTEXT_OFFSETS, edge_flag=True)
 
 
 def _position(word_counts: np.ndarray) -> np.ndarray:
@@ -281,31 +285,26 @@ def _position(word_counts: np.ndarray) -> np.ndarray:
 
 
 def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
-    """Mean of `values` over the lines within `radius` either side (clipped at the edges)."""
+    """Mean of `values` (one per line, or one column per quantity) over the lines within `radius`
+    either side, clipped at the edges: differences of running sums."""
     n = len(values)
-    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    columns = values[:, None] if values.ndim == 1 else values
+    cumulative = np.zeros((n + 1, columns.shape[1]))
+    np.cumsum(columns, axis=0, out=cumulative[1:])
     index = np.arange(n)
     low, high = np.maximum(index - radius, 0), np.minimum(index + radius + 1, n)
-    return (cumulative[high] - cumulative[low]) / (high - low)
+    means = (cumulative[high] - cumulative[low]) / (high - low)[:, None]
+    return means.reshape(values.shape)
 
 
 def _rules_and_windows(own: np.ndarray, texts: list[str]) -> np.ndarray:
     """Whether the explicit rules call the line and its neighbours noise, and windowed means of
     length, sentence endings, stop words and rule noise (the neighbourhood's character)."""
-    n = len(texts)
     rule = np.array([rule_reason(t) is not None for t in texts], dtype=float)
-    columns = []
-    for offset in RULE_OFFSETS:
-        shifted = np.zeros(n)
-        src = np.arange(n) + offset
-        valid = (src >= 0) & (src < n)
-        shifted[valid] = rule[src[valid]]
-        columns.append(shifted)
-    sources = {name: own[:, OWN_TEXT_FEATURES.index(name)] for name in WINDOW_FEATURES[:-1]}
-    sources["rule_noise"] = rule
-    for radius in WINDOW_RADII:
-        columns.extend(_window_mean(sources[name], radius) for name in WINDOW_FEATURES)
-    return np.column_stack(columns)
+    sources = np.column_stack([own[:, [OWN_TEXT_FEATURES.index(name) for name in WINDOW_FEATURES[:-1]]], rule])
+    return np.hstack(
+        [_shifted_rows(rule[:, None], RULE_OFFSETS), *(_window_mean(sources, radius) for radius in WINDOW_RADII)]
+    )
 
 
 def line_feature_names() -> list[str]:
@@ -371,16 +370,6 @@ _LOG1P_TABLE = np.array([math.log1p(n) for n in range(4096)])
 _LOG1P_TABLE.flags.writeable = False
 
 
-def _shifted(values: np.ndarray, offset: int) -> np.ndarray:
-    """Rows of `values` moved by `offset` (row i gets row i + offset), zeros beyond the edges."""
-    n = len(values)
-    shifted = np.zeros_like(values)
-    src = np.arange(n) + offset
-    valid = (src >= 0) & (src < n)
-    shifted[valid] = values[src[valid]]
-    return shifted
-
-
 def block_features(page: Page) -> np.ndarray:
     """Feature matrix for the blocks of a rendered page: text features plus DOM evidence."""
     blocks, elements = page.blocks, page.elements
@@ -444,7 +433,7 @@ def block_features(page: Page) -> np.ndarray:
         ]
     ).astype(float)
     context = dom[:, [DOM_FEATURES.index(name) for name in DOM_CONTEXT]]
-    return np.hstack([text_part, dom, *(_shifted(context, offset) for offset in CONTEXT_OFFSETS)])
+    return np.hstack([text_part, dom, _shifted_rows(context, CONTEXT_OFFSETS)])
 
 
 # ---------------------------------------------------------------- second (stacked) stage over text lines
@@ -524,9 +513,10 @@ def stacked_features(X: np.ndarray, p: np.ndarray) -> np.ndarray:
     names = line_feature_names()
     words = np.expm1(X[:, names.index("log_words")]) + 1.0
     smooth = []
+    weighted = np.column_stack([p, p * words, words])
     for radius in STACK_RADII:
-        smooth.append(_window_mean(p, radius))
-        smooth.append(_window_mean(p * words, radius) / _window_mean(words, radius))
+        mean_p, mean_pw, mean_words = _window_mean(weighted, radius).T
+        smooth += [mean_p, mean_pw / mean_words]
     previous_p = np.concatenate([[0.0], p[:-1]])
     next_p = np.concatenate([p[1:], [0.0]])
     since, until = _gaps(p >= CONFIDENT)
