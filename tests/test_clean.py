@@ -144,6 +144,7 @@ def test_counts_merged_from_parts_equal_counts_of_the_whole() -> None:
     merged = SourceLineCounts()
     for begin in range(0, 300, 70):
         merged.update(SourceLineCounts().add_documents(docs[begin : begin + 70]))
+        assert len(merged) > 0  # flushes: each part after the first is merged into sorted arrays
     for source in ("site-0", "site-1", "site-2"):
         keys = [line_key(f"row {'q' * (k + 1)}") for k in range(40)]
         expected = [sum(1 for doc in docs if doc.metadata["source"] == source and f"row {'q' * (k + 1)}" in doc.text.split("\n"))
