@@ -121,12 +121,12 @@ class TreeContentClassifier:
                         order.append(child)
         old = np.asarray(order)
         leaf = is_leaf[old]
-        self.feature_ = np.where(leaf, 0, feature[old]).astype(np.int32)
+        self.feature_ = np.where(leaf, 0, feature[old]).astype(np.intp)
         self.threshold_ = np.where(leaf, np.inf, threshold[old]).astype(np.float64)
-        self.left_ = np.where(leaf, np.arange(n), new_index[left[old]]).astype(np.int32)
-        self.right_ = np.where(leaf, np.arange(n), self.left_ + 1).astype(np.int32)
+        self.left_ = np.where(leaf, np.arange(n), new_index[left[old]]).astype(np.intp)
+        self.right_ = np.where(leaf, np.arange(n), self.left_ + 1).astype(np.intp)
         self.value_ = np.where(leaf, value[old], 0.0).astype(np.float64)
-        self.roots_ = np.asarray(new_roots, dtype=np.int32)
+        self.roots_ = np.asarray(new_roots, dtype=np.intp)
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
