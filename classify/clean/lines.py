@@ -65,9 +65,27 @@ def threshold_for(model: TreeContentClassifier | StackedLineClassifier, favor: s
     return float(model.metadata["thresholds"][favor])
 
 
-def score_lines(texts: list[str], models_dir: str | None = None) -> np.ndarray:
-    """P(content) of each line of a document (non-blank lines, in order) from the line model."""
-    return load_line_model(models_dir).predict_proba(line_features(texts))[:, 1]
+def score_unscored_lines(documents: list[list[Line]], models_dir: str | None = None) -> None:
+    """Give every non-blank line without a `score` its P(content) from the line model, in place.
+
+    The model sees each document whole (its pre-scored lines too, as context). Features are made
+    document by document, but both model stages run once over the rows of all the documents:
+    rows are independent, so a batch is scored exactly as each document alone would be, without
+    paying the stages' fixed cost per document."""
+    bodies = [[i for i, line in enumerate(lines) if line.text.strip()] for lines in documents]
+    todo = [k for k, (lines, body) in enumerate(zip(documents, bodies)) if any(lines[i].score is None for i in body)]
+    if not todo:
+        return
+    features = [line_features([documents[k][i].text for i in bodies[k]]) for k in todo]
+    rows = np.repeat(np.arange(len(todo)), [len(bodies[k]) for k in todo])
+    scores = load_line_model(models_dir).predict_proba_documents(np.vstack(features), rows)[:, 1].tolist()
+    position = 0
+    for k in todo:
+        for i in bodies[k]:
+            line = documents[k][i]
+            if line.score is None:
+                line.score = scores[position]
+            position += 1
 
 
 def classify_lines(
@@ -85,12 +103,7 @@ def classify_lines(
     Lines that already carry a `score` (HTML blocks scored by the block model) keep it and are
     judged against `threshold`; the others are scored by the line model here.
     """
-    body = [i for i, line in enumerate(lines) if line.text.strip()]
-    if any(lines[i].score is None for i in body):
-        # The line model sees the whole document, pre-scored lines included, as context.
-        for i, score in zip(body, score_lines([lines[i].text for i in body], options.models_dir)):
-            if lines[i].score is None:
-                lines[i].score = float(score)
+    score_unscored_lines([lines], options.models_dir)
     if threshold is None:
         threshold = threshold_for(load_line_model(options.models_dir), options.favor)
     min_repeats = min_repeats or options.min_source_repeats

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from classify.clean.blocks import block_threshold, score_html
-from classify.clean.lines import classify_lines
+from classify.clean.lines import classify_lines, score_unscored_lines
 from classify.clean.options import CleanOptions
 from classify.clean.repetition import SourceLineCounts, document_source, line_key
 from classify.clean.rules import is_prose
@@ -72,6 +72,7 @@ def clean_documents(
         keys.append([line_key(line.text) for line in doc.lines])
         if not counts.complete:
             counts.add(document_source(doc), keys[-1])
+    score_unscored_lines([doc.lines for doc in docs], options.models_dir)
     for doc, headline, tags, doc_keys in zip(docs, headlines, furniture, keys):
         source = document_source(doc)
         is_html = doc.format == "html"
