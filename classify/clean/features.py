@@ -170,23 +170,22 @@ def _scan(stripped: list[str]) -> _Scan:
     words_only = np.where(is_word, codes, ord(" ")).astype(np.uint32).tobytes().decode("utf-32-le")
     lowered = words_only.lower().split()
     word_line = line_of_char[word_start]
-    # Per word: its languages' stop-word bits, length, starts with a letter, ... upper-case.
+    # Per line, sums over its words: each language's stop words (the best language counts), the
+    # word lengths, the words starting with a letter and those starting upper-case. Bincounts of
+    # integer weights, so exact.
     first = codes[word_start]
     is_alpha = np.char.isalpha(_characters(first))
-    per_word = np.zeros((len(word_start), len(STOPWORDS) + 3), dtype=np.int64)
-    if len(lowered):
-        languages = np.fromiter(map(_STOPWORD_LANGUAGES.get, lowered, repeat(0)), dtype=np.int64, count=len(lowered))
-        per_word[:, : len(STOPWORDS)] = (languages[:, None] >> np.arange(len(STOPWORDS))) & 1
-        per_word[:, -3] = word_end - word_start
-        per_word[:, -2] = is_alpha
-        per_word[:, -1] = is_alpha & np.char.isupper(_characters(first))
-    # Sums per line: the words of a line are contiguous, so differences of running sums.
-    words_per_line = np.bincount(word_line, minlength=n)
-    bounds = np.concatenate([[0], np.cumsum(words_per_line)])
-    running = np.vstack([np.zeros((1, per_word.shape[1]), dtype=np.int64), np.cumsum(per_word, axis=0)])
-    sums = running[bounds[1:]] - running[bounds[:-1]]
+    languages = np.fromiter(map(_STOPWORD_LANGUAGES.get, lowered, repeat(0)), dtype=np.int64, count=len(lowered))
+
+    def per_line(weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(word_line, weights=weights, minlength=n)
+
+    stopwords = np.max([per_line((languages >> k) & 1) for k in range(len(STOPWORDS))], axis=0, initial=0)
     word_counts = np.column_stack(
-        [words_per_line, sums[:, : len(STOPWORDS)].max(axis=1, initial=0), sums[:, len(STOPWORDS) :]]
+        [
+            per_line(), stopwords, per_line(word_end - word_start), per_line(is_alpha),
+            per_line(is_alpha & np.char.isupper(_characters(first))),
+        ]
     )
     return _Scan(
         stripped, joined, codes, line_start, lengths, np.hstack([categories, word_counts]).astype(float), lowered,
