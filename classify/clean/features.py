@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import repeat
 
 import numpy as np
@@ -266,7 +267,7 @@ def _position(word_counts: np.ndarray) -> np.ndarray:
     n = len(word_counts)
     index = np.arange(n)
     total = max(word_counts.sum(), 1.0)
-    window = _window_mean(word_counts, 3) * 7  # about the words within three lines either side
+    window = _window_means(word_counts, (3,))[0] * 7  # about the words within three lines either side
     longest = int(np.argmax(word_counts)) if n else 0
     return np.column_stack(
         [
@@ -283,17 +284,19 @@ def _position(word_counts: np.ndarray) -> np.ndarray:
     ).astype(float)
 
 
-def _window_mean(values: np.ndarray, radius: int) -> np.ndarray:
-    """Mean of `values` (one per line, or one column per quantity) over the lines within `radius`
-    either side, clipped at the edges: differences of running sums."""
+def _window_means(values: np.ndarray, radii: tuple[int, ...]) -> list[np.ndarray]:
+    """For each radius, the mean of `values` (one per line, or one column per quantity) over the
+    lines within that radius either side, clipped at the edges: differences of one running sum."""
     n = len(values)
     columns = values[:, None] if values.ndim == 1 else values
     cumulative = np.zeros((n + 1, columns.shape[1]))
     np.cumsum(columns, axis=0, out=cumulative[1:])
     index = np.arange(n)
-    low, high = np.maximum(index - radius, 0), np.minimum(index + radius + 1, n)
-    means = (cumulative[high] - cumulative[low]) / (high - low)[:, None]
-    return means.reshape(values.shape)
+    means = []
+    for radius in radii:
+        low, high = np.maximum(index - radius, 0), np.minimum(index + radius + 1, n)
+        means.append(((cumulative[high] - cumulative[low]) / (high - low)[:, None]).reshape(values.shape))
+    return means
 
 
 def _rules_and_windows(own: np.ndarray, texts: list[str]) -> np.ndarray:
@@ -302,8 +305,14 @@ def _rules_and_windows(own: np.ndarray, texts: list[str]) -> np.ndarray:
     rule = np.array([rule_reason(t) is not None for t in texts], dtype=float)
     sources = np.column_stack([own[:, [OWN_TEXT_FEATURES.index(name) for name in WINDOW_FEATURES[:-1]]], rule])
     return np.hstack(
-        [_shifted_rows(rule[:, None], RULE_OFFSETS), *(_window_mean(sources, radius) for radius in WINDOW_RADII)]
+        [_shifted_rows(rule[:, None], RULE_OFFSETS), *_window_means(sources, WINDOW_RADII)]
     )
+
+
+@lru_cache(maxsize=1)
+def _line_feature_columns() -> dict[str, int]:
+    """Column of each line feature by name (asked per document by the second stage)."""
+    return {name: i for i, name in enumerate(line_feature_names())}
 
 
 def line_feature_names() -> list[str]:
@@ -463,11 +472,15 @@ def stacked_feature_names() -> list[str]:
 
 
 def _window_extreme(values: np.ndarray, radius: int, reduce: np.ufunc) -> np.ndarray:
-    """max or min (`reduce`) of `values` over the lines within `radius` either side."""
+    """max or min (`reduce`) of `values` over the lines within `radius` either side: the 2r + 1
+    shifted copies of the padded values reduced pairwise."""
+    n = len(values)
     fill = -np.inf if reduce is np.maximum else np.inf
     padded = np.concatenate([np.full(radius, fill), values, np.full(radius, fill)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1)
-    return reduce.reduce(windows, axis=1)
+    result = padded[:n].copy()
+    for shift in range(1, 2 * radius + 1):
+        reduce(result, padded[shift : shift + n], out=result)
+    return result
 
 
 def best_segment(gain: np.ndarray) -> tuple[int, int]:
@@ -509,12 +522,11 @@ def stacked_features(X: np.ndarray, p: np.ndarray) -> np.ndarray:
     n = len(p)
     if n == 0:
         return np.zeros((0, len(stacked_feature_names())))
-    names = line_feature_names()
-    words = np.expm1(X[:, names.index("log_words")]) + 1.0
+    column = _line_feature_columns()
+    words = np.expm1(X[:, column["log_words"]]) + 1.0
     smooth = []
-    weighted = np.column_stack([p, p * words, words])
-    for radius in STACK_RADII:
-        mean_p, mean_pw, mean_words = _window_mean(weighted, radius).T
+    for means in _window_means(np.column_stack([p, p * words, words]), STACK_RADII):
+        mean_p, mean_pw, mean_words = means.T
         smooth += [mean_p, mean_pw / mean_words]
     previous_p = np.concatenate([[0.0], p[:-1]])
     next_p = np.concatenate([p[1:], [0.0]])
@@ -533,15 +545,14 @@ def stacked_features(X: np.ndarray, p: np.ndarray) -> np.ndarray:
         position = np.where(inside, (index - start + 0.5) / (stop - start), np.where(index < start, -1.0, 2.0))
         share = (cumulative_words[stop] - cumulative_words[start]) / cumulative_words[-1]
         segment += [inside, np.log1p(lines_to), np.log1p(words_to), position, np.full(n, share)]
-    own = [X[:, names.index(name)] for name in STACK_OWN]
+    own = [X[:, column[name]] for name in STACK_OWN]
     return np.column_stack(
         [
             p, *smooth,
             _window_extreme(p, 2, np.maximum), _window_extreme(p, 2, np.minimum), _window_extreme(p, 5, np.maximum),
             previous_p, next_p, since, until, *segment,
             np.full(n, (p * words).sum() / words.sum()), np.full(n, (p >= CONFIDENT).mean()),
-            X[:, names.index("doc_log_lines")], X[:, names.index("doc_log_words")],
-            X[:, names.index("relative_position")],
-            *own, X[:, names.index("rule_noise@+0")],
+            X[:, column["doc_log_lines"]], X[:, column["doc_log_words"]], X[:, column["relative_position"]],
+            *own, X[:, column["rule_noise@+0"]],
         ]
     ).astype(float)
