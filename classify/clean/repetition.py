@@ -19,6 +19,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -37,6 +38,7 @@ def _hash64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+@lru_cache(maxsize=1 << 16)  # boilerplate recurs by design: most lines of a corpus are repeats
 def line_key(text: str) -> int:
     """A 64-bit key of a line's normalised form (case, digits, punctuation ignored); 0 for a line
     with neither letters nor digits, which is never counted."""
