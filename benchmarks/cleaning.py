@@ -48,6 +48,7 @@ from classify.clean import CleanOptions, clean_documents  # noqa: E402
 from classify.clean.gold import page_counts, prf  # noqa: E402
 from classify.clean.lines import load_line_model, load_model  # noqa: E402
 from classify.clean.repetition import line_key  # noqa: E402
+from classify.clean.rules import rule_reason  # noqa: E402
 from classify.clean.training import BENCHMARK_DIR, SHARED, fit_models, load_benchmark_pages, page_lines  # noqa: E402
 from classify.document import CONTENT, NOISE, Document  # noqa: E402
 
@@ -162,8 +163,17 @@ def cross_validated_models(pages: list, folds: int, work: Path) -> list[tuple[li
 
 
 def ours_extractor(format: str, options: CleanOptions) -> Extractor:
-    """Our cleaner as a page-by-page extractor: one document per call, no batch evidence."""
-    return lambda text: ours_texts([("page", format, text)], options)[0].clean_text()
+    """Our cleaner as a page-by-page extractor: one document per call, no batch evidence, and
+    cold memo caches. The line-key and rule caches pay off on a corpus, where boilerplate lines
+    recur; here every page has been cleaned before (cross-validation, earlier passes), so warm
+    caches would make the timing a replay."""
+
+    def extract(text: str) -> str:
+        line_key.cache_clear()
+        rule_reason.cache_clear()
+        return ours_texts([("page", format, text)], options)[0].clean_text()
+
+    return extract
 
 
 def html_task(pages: list, peers: dict[str, Extractor], cv: list[tuple[list[int], Path]], repeats: int) -> dict:
