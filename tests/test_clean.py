@@ -382,3 +382,13 @@ def test_boilerplate_cues_are_recognised_in_a_short_notice(cue: str) -> None:
     from classify.clean.rules import BOILERPLATE_REASON, rule_reason
 
     assert rule_reason(f"{cue} на сайте") == BOILERPLATE_REASON
+
+
+def test_line_memo_caches_short_lines_only() -> None:
+    from classify.clean.memo import MAX_CACHED_CHARS
+
+    line_key.cache_clear()
+    short, long = "Подписывайтесь на наш канал", "Длинный абзац статьи. " * (MAX_CACHED_CHARS // 10)
+    assert line_key(short) == line_key(short) and line_key.cache_info().currsize == 1
+    assert line_key(long) == line_key(long.upper())  # computed, not cached
+    assert line_key.cache_info().currsize == 1

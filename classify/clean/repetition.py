@@ -19,13 +19,13 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 
 from classify.clean.html import render_page
+from classify.clean.memo import memoised_short_lines
 from classify.document import Document
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -38,7 +38,7 @@ def _hash64(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-@lru_cache(maxsize=1 << 16)  # boilerplate recurs by design: most lines of a corpus are repeats
+@memoised_short_lines(maxsize=1 << 16)  # keyed twice per run (counting, cleaning), and most lines are repeats
 def line_key(text: str) -> int:
     """A 64-bit key of a line's normalised form (case, digits, punctuation ignored); 0 for a line
     with neither letters nor digits, which is never counted."""

@@ -9,7 +9,8 @@ learned classifier.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+
+from classify.clean.memo import memoised_short_lines
 
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -99,7 +100,7 @@ def list_heading(text: str) -> bool:
     )
 
 
-@lru_cache(maxsize=8192)  # a pure function; features and verdicts both ask about each line
+@memoised_short_lines(maxsize=8192)  # features and verdicts both ask about each line
 def rule_reason(text: str) -> str | None:
     """The reason a line is noise by an explicit rule, or None when no rule applies."""
     stripped = text.strip()
