@@ -392,3 +392,22 @@ def test_line_memo_caches_short_lines_only() -> None:
     assert line_key(short) == line_key(short) and line_key.cache_info().currsize == 1
     assert line_key(long) == line_key(long.upper())  # computed, not cached
     assert line_key.cache_info().currsize == 1
+
+
+def test_a_batch_is_scored_exactly_as_each_document_alone() -> None:
+    """The line model runs once over a whole batch; rows must not see other documents."""
+    from classify.clean.lines import score_unscored_lines
+    from classify.document import Line
+
+    texts = [(SEEDS / name).read_text(encoding="utf-8") for name in SEED_NAMES] + ["", "Одна строка без точки"]
+
+    def lines_of(text: str) -> list[Line]:
+        return [Line(number=i, text=t) for i, t in enumerate(text.splitlines(), start=1)]
+
+    batch = [lines_of(text) for text in texts]
+    score_unscored_lines(batch)
+    for text, scored in zip(texts, batch):
+        alone = lines_of(text)
+        score_unscored_lines([alone])
+        assert [line.score for line in scored] == [line.score for line in alone]
+    assert all(line.score is not None for lines in batch for line in lines if line.text.strip())

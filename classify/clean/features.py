@@ -326,14 +326,31 @@ def line_feature_names() -> list[str]:
 
 def line_features(texts: list[str]) -> np.ndarray:
     """Feature matrix (one row per non-blank line of a document, in order)."""
-    return _line_features(texts, _scan([" ".join(text.split()) for text in texts]))
+    return line_features_documents([texts])[0]
+
+
+def line_features_documents(documents: list[list[str]]) -> list[np.ndarray]:
+    """`line_features` of each document. The lines' own text features come from one scan of
+    all the documents' lines (they depend on the line alone); context, position and windows
+    are then made document by document."""
+    texts = [text for lines in documents for text in lines]
+    own = _text_features(_scan([" ".join(text.split()) for text in texts]))
+    features, start = [], 0
+    for lines in documents:
+        features.append(_document_features(lines, own[start : start + len(lines)]))
+        start += len(lines)
+    return features
 
 
 def _line_features(texts: list[str], scan: _Scan) -> np.ndarray:
     """`line_features` of `texts`, given the scan of their whitespace-normalised forms."""
+    return _document_features(texts, _text_features(scan))
+
+
+def _document_features(texts: list[str], own: np.ndarray) -> np.ndarray:
+    """A document's line features from its lines' own text features (`_text_features`)."""
     if not texts:
         return np.zeros((0, len(line_feature_names())))
-    own = _text_features(scan)
     word_counts = np.expm1(own[:, 1])
     return np.hstack(
         [own, _context(own, len(CORE_TEXT_FEATURES)), _position(word_counts), _rules_and_windows(own, texts)]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classify.clean.features import line_feature_names, line_features, stacked_feature_names
+from classify.clean.features import line_feature_names, line_features_documents, stacked_feature_names
 from classify.clean.model import StackedLineClassifier, TreeContentClassifier
 from classify.clean.options import CleanOptions
 from classify.clean.rules import BOILERPLATE_REASON, SENTENCE_END, headline_like, is_prose, list_heading, rule_reason
@@ -76,7 +76,7 @@ def score_unscored_lines(documents: list[list[Line]], models_dir: str | None = N
     todo = [k for k, (lines, body) in enumerate(zip(documents, bodies)) if any(lines[i].score is None for i in body)]
     if not todo:
         return
-    features = [line_features([documents[k][i].text for i in bodies[k]]) for k in todo]
+    features = line_features_documents([[documents[k][i].text for i in bodies[k]] for k in todo])
     rows = np.repeat(np.arange(len(todo)), [len(bodies[k]) for k in todo])
     scores = load_line_model(models_dir).predict_proba_documents(np.vstack(features), rows)[:, 1].tolist()
     position = 0
