@@ -342,11 +342,6 @@ def line_features_documents(documents: list[list[str]]) -> list[np.ndarray]:
     return features
 
 
-def _line_features(texts: list[str], scan: _Scan) -> np.ndarray:
-    """`line_features` of `texts`, given the scan of their whitespace-normalised forms."""
-    return _document_features(texts, _text_features(scan))
-
-
 def _document_features(texts: list[str], own: np.ndarray) -> np.ndarray:
     """A document's line features from its lines' own text features (`_text_features`)."""
     if not texts:
@@ -402,7 +397,7 @@ def block_features(page: Page) -> np.ndarray:
         return np.zeros((0, len(block_feature_names())))
     texts = [b.text for b in blocks]
     scan = _scan([" ".join(text.split()) for text in texts])
-    text_part = _line_features(texts, scan)
+    text_part = _document_features(texts, _text_features(scan))
     # Columns of the blocks and of the elements, so the DOM features are whole-array operations.
     own = np.array(
         [

@@ -86,8 +86,7 @@ def _sum_by_key(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.
     ordered = keys[order]
     starts = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
     weights = np.ones(len(keys), dtype=np.uint32) if counts is None else counts[order].astype(np.uint32)
-    sums = np.add.reduceat(weights, starts)
-    return ordered[starts], sums.astype(np.uint32)
+    return ordered[starts], np.add.reduceat(weights, starts, dtype=np.uint32)
 
 
 class SourceLineCounts:
