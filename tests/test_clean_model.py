@@ -33,7 +33,7 @@ def test_packed_trees_predict_exactly_what_scikit_learn_predicts() -> None:
         max_iter=40, learning_rate=0.08, max_leaf_nodes=31, max_depth=6, min_samples_leaf=20,
         l2_regularization=1.0, early_stopping=False, random_state=3,
     ).fit(X, y)
-    X_test, _ = _toy(500, seed=1)
+    X_test, _ = _toy(1500, seed=1)  # spans several of decision_function's row blocks
     np.testing.assert_allclose(ours.predict_proba(X_test), reference.predict_proba(X_test), atol=1e-12)
 
 
