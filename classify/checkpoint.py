@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from classify.document import Document, ErrorRecord
-from classify.writers import JsonlWriter, AtomicFile, open_writer, write_documents, write_errors
+from classify.document import ErrorRecord
+from classify.writers import AtomicFile, EncodedRecord, JsonlWriter, open_writer, write_errors
 
 MANIFEST_VERSION = 1
 
@@ -112,11 +112,10 @@ class Checkpoint:
 
     def write(
         self,
-        docs: list[Document],
+        records: list[EncodedRecord],
         errors: list[ErrorRecord],
         items: int,
         summary: dict[str, int],
-        drop_duplicates: bool,
         save_state: Callable[[Path], object] | None,
     ) -> None:
         """Add one batch (`items` input items; `summary`: the run's totals with it) to the open
@@ -124,7 +123,7 @@ class Checkpoint:
         if self._writers is None:
             number = self.manifest["parts"]
             self._writers = (open_writer(self._part("docs", number), self.fmt), JsonlWriter(self._part("errors", number)))
-        write_documents(self._writers[0], docs, drop_duplicates)
+        self._writers[0].write(records)
         write_errors(self._writers[1], errors)
         self._pending_items += items
         self._pending_summary = summary
@@ -200,8 +199,8 @@ class DirectOutput:
         self._docs = open_writer(output, fmt)
         self._errors = JsonlWriter(errors_output)
 
-    def write(self, docs, errors, items, summary, drop_duplicates, save_state) -> None:  # noqa: ARG002
-        write_documents(self._docs, docs, drop_duplicates)
+    def write(self, records, errors, items, summary, save_state) -> None:  # noqa: ARG002
+        self._docs.write(records)
         write_errors(self._errors, errors)
 
     def finish(self) -> None:

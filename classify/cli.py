@@ -23,12 +23,12 @@ from rich.table import Table
 
 from classify.clean import CleanOptions
 from classify.dedup import DedupOptions
-from classify.document import Document, ErrorRecord
+from classify.document import ErrorRecord
 from classify.models import ModelError
 from classify.models.command import evaluate_command, train_command
 from classify.pipeline import STAGES, RunOptions, run as run_pipeline
 from classify.readers import ReadOptions
-from classify.writers import errors_path_for
+from classify.writers import EncodedRecord, errors_path_for
 
 EXIT_OK, EXIT_SOME_ERRORS, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
@@ -99,21 +99,18 @@ def fail(message: str, code: int = EXIT_FATAL) -> None:
     raise typer.Exit(code)
 
 
-def _summary_table(rows: list[Document], stages: tuple[str, ...]) -> Table:
+def _summary_table(records: list[EncodedRecord], stages: tuple[str, ...]) -> Table:
     columns = ["id", "lang", "kept", "removed", "dup paras"] + (["topic", "stance"] if "classify" in stages else [])
     table = Table(title=f"classify {' + '.join(stages)}")
     for column in columns:
         table.add_column(column, no_wrap=column in ("id", "topic", "stance"))
-    for doc in rows:
+    for record in map(EncodedRecord.to_dict, records):
         cells = [
-            doc.id,
-            doc.language or "",
-            str(sum(1 for line in doc.lines if line.kept)),
-            str(sum(1 for line in doc.lines if line.status == "noise")),
-            str(sum(1 for line in doc.lines if line.duplicate_of)),
+            record["id"], record["language"] or "", str(record["lines_kept"]), str(record["lines_removed"]),
+            str(len(record["duplicates"])),
         ]
-        for prediction in (doc.topic, doc.stance) if "classify" in stages else ():
-            cells.append(f"{prediction.label} {prediction.score:.2f}" if prediction else "-")
+        for prediction in (record["topic"], record["stance"]) if "classify" in stages else ():
+            cells.append(f"{prediction['label']} {prediction['score']:.2f}" if prediction else "-")
         table.add_row(*cells)
     return table
 
@@ -137,16 +134,16 @@ def _execute(
         inputs, read = [str(SEEDS_DIR)], replace(read, glob="*.txt")
     options.read = read
     errors_output = errors_path_for(output)
-    shown: list[Document] = []
+    shown: list[EncodedRecord] = []
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} docs"),
         TimeElapsedColumn(), console=err_console, transient=True, disable=quiet,
     )
 
-    def on_batch(docs: list[Document], errors: list[ErrorRecord]) -> None:
-        progress.advance(task, len(docs) + len(errors))
+    def on_batch(records: list[EncodedRecord], errors: list[ErrorRecord]) -> None:
+        progress.advance(task, len(records) + len(errors))
         if len(shown) <= SUMMARY_ROWS:
-            shown.extend(docs[: SUMMARY_ROWS + 1 - len(shown)])
+            shown.extend(records[: SUMMARY_ROWS + 1 - len(shown)])
 
     with progress:
         task = progress.add_task(" + ".join(options.stages), total=None)

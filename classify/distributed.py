@@ -21,7 +21,7 @@ documents). Everything else is done where the documents live:
    order: an item's canonical paragraph is its cluster's root when it is inserted, its similarity
    the exact Jaccard with that root (computed by step 4 when the root is not one of its edges);
 6. flags go back to the partitions, which classify their documents (models loaded once per
-   worker by a `WorkerPlugin`) and return them; the client writes them in input order.
+   worker by a `WorkerPlugin`) and return their encoded records; the client writes them in input order.
 
 Steps 2-5 apply, item for item, the rules of `classify.dedup.index.NearDuplicateIndex.match`
 (fingerprint copies never enter buckets; the bucket cap counts earlier entries of the bucket, an
@@ -49,9 +49,11 @@ from classify.dedup.shingles import ShingleSets
 from classify.dedup.stage import batch_items
 from classify.models import classify_documents, load_models
 from classify.document import Document, DuplicateRef, ErrorRecord
-from classify.pipeline import CLASSIFY_THREADS, Batch, RunOptions, RunSummary, batched, count_batch_lines, guarded, prepare_batch
+from classify.pipeline import (
+    CLASSIFY_THREADS, Batch, RunOptions, RunSummary, batched, count_batch_lines, encode_records, guarded, prepare_batch,
+)
 from classify.readers import read_documents
-from classify.writers import JsonlWriter, open_writer, write_documents, write_errors
+from classify.writers import EncodedRecord, JsonlWriter, open_writer, write_errors
 
 PARAGRAPHS, DOCUMENTS = 0, 1  # the two indexes of the dedup stage ("kinds" of items)
 KINDS = (PARAGRAPHS, DOCUMENTS)
@@ -362,9 +364,11 @@ class ModelsPlugin(WorkerPlugin):
         self.models = load_models(self.models_dir)
 
 
-def finish_partition(part: Partition, flags: Flags | None, options: RunOptions, plugin: str | None) -> list[tuple[list[Document], list[ErrorRecord], int]]:
+def finish_partition(
+    part: Partition, flags: Flags | None, options: RunOptions, plugin: str | None
+) -> list[tuple[list[EncodedRecord], list[ErrorRecord], int]]:
     """Apply the dedup flags, classify each batch (as the local engine: a failing batch is retried
-    document by document), and return the batches."""
+    document by document), and return the batches' output records."""
     if flags is not None:
         where = part.items[PARAGRAPHS].where
         for row, ref in zip(flags.paragraph_rows, flags.paragraph_refs):
@@ -376,17 +380,17 @@ def finish_partition(part: Partition, flags: Flags | None, options: RunOptions, 
             near.setdefault((int(b), int(d)), []).append(ref)
         for (b, d), refs in near.items():
             part.batches[b][0][d].near_duplicates = refs
-    if plugin is None:
-        return part.batches
-    models = get_worker().plugins[plugin].models
+    models = get_worker().plugins[plugin].models if plugin is not None else None
     finished = []
     for docs, errors, n_items in part.batches:
         errors = list(errors)  # the partition stays intact should Dask rerun this task
-        # One thread (CLASSIFY_THREADS): Dask already runs one task per worker core (threads_per_worker=1).
-        docs = guarded(
-            "classify", lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, CLASSIFY_THREADS), docs, errors
-        )
-        finished.append((docs, errors, n_items))
+        if models is not None:
+            # One thread (CLASSIFY_THREADS): Dask already runs one task per worker core (threads_per_worker=1).
+            docs = guarded(
+                "classify", lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, CLASSIFY_THREADS), docs, errors
+            )
+        records = [record for _, record in encode_records(docs, options.drop_duplicates, errors)]
+        finished.append((records, errors, n_items))
     return finished
 
 
@@ -530,7 +534,7 @@ def run_dask(
     fmt: str = "jsonl",
     scheduler: str | None = None,
     workers: int = 2,
-    on_batch: Callable[[list[Document], list[ErrorRecord]], None] | None = None,
+    on_batch: Callable[[list[EncodedRecord], list[ErrorRecord]], None] | None = None,
     partition_batches: int = PARTITION_BATCHES,
 ) -> RunSummary:
     """`classify.pipeline.run` on a Dask cluster, with the same output.
@@ -564,12 +568,12 @@ def run_dask(
         summary = RunSummary()
         with open_writer(output, fmt) as documents, JsonlWriter(errors_output) as errors:
             for future in finished:
-                for docs, batch_errors, _ in future.result():
-                    summary.add(docs, batch_errors)
-                    write_documents(documents, docs, options.drop_duplicates)
+                for records, batch_errors, _ in future.result():
+                    summary.add(records, batch_errors)
+                    documents.write(records)
                     write_errors(errors, batch_errors)
                     if on_batch:
-                        on_batch(docs, batch_errors)
+                        on_batch(records, batch_errors)
                 future.release()
         return summary
     finally:

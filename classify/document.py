@@ -41,6 +41,10 @@ class DuplicateRef:
     line: int
     similarity: float
 
+    def to_record(self, line: int) -> dict[str, Any]:
+        """The output record of line number `line` being this duplicate."""
+        return {"line": line, "doc_id": self.doc_id, "of_line": self.line, "similarity": self.similarity}
+
 
 @pickled_as_fields
 @dataclass(slots=True)
@@ -125,15 +129,7 @@ class Document:
             "removed": [
                 {"line": line.number, "text": line.text, "reason": line.reason} for line in removed
             ],
-            "duplicates": [
-                {
-                    "line": line.number,
-                    "doc_id": line.duplicate_of.doc_id,
-                    "of_line": line.duplicate_of.line,
-                    "similarity": line.duplicate_of.similarity,
-                }
-                for line in duplicates
-            ],
+            "duplicates": [line.duplicate_of.to_record(line.number) for line in duplicates],
             "near_duplicates": self.near_duplicates,
             "topic": self.topic.to_record() if self.topic else None,
             "stance": self.stance.to_record() if self.stance else None,

@@ -1,9 +1,12 @@
 """The whole job: read -> clean -> dedup -> classify -> write, over streaming batches.
 
 Per-document work runs in parallel worker processes with joblib: cleaning, language
-identification of the cleaned text, the dedup sketch (shingles and signatures), and
-classification unless it must read the dedup flags (--drop-duplicates). Matching against the
-corpus-wide dedup index runs in this process, batch after batch, in input order.
+identification of the cleaned text, classification, the dedup sketch (shingles and signatures),
+and the JSON encoding of each document's record, which is all that comes back with the sketch.
+Matching against the corpus-wide dedup index runs in this process, batch after batch, in input
+order, and fills in the records' dedup fields. With --drop-duplicates the clean text and the
+classification depend on the dedup flags, so documents come back whole and are classified and
+encoded here.
 A stage that fails on a batch is retried document by document, and a document that still fails
 becomes an error record naming the stage: every input ends up in the output or in the errors.
 """
@@ -28,7 +31,7 @@ from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
 from classify.models import ModelBundle, classify_documents, load_models
 from classify.readers import ReadOptions, read_documents
-from classify.writers import AtomicFile
+from classify.writers import AtomicFile, EncodedRecord
 
 Batch = list[Document | ErrorRecord]
 STAGES = ("clean", "dedup", "classify")
@@ -72,11 +75,11 @@ class RunSummary:
     lines_removed: int = 0
     duplicate_paragraphs: int = 0
 
-    def add(self, docs: list[Document], errors: list[ErrorRecord]) -> None:
-        self.documents += len(docs)
+    def add(self, records: list[EncodedRecord], errors: list[ErrorRecord]) -> None:
+        self.documents += len(records)
         self.errors += len(errors)
-        self.lines_removed += sum(1 for doc in docs for line in doc.lines if line.status == "noise")
-        self.duplicate_paragraphs += sum(1 for doc in docs for line in doc.lines if line.duplicate_of)
+        self.lines_removed += sum(record.lines_removed for record in records)
+        self.duplicate_paragraphs += sum(len(record.duplicates) for record in records)
 
 
 def batched(items: Iterable[Document | ErrorRecord], size: int) -> Iterator[Batch]:
@@ -168,32 +171,69 @@ def worker_models(directory: str | None) -> ModelBundle:
     return load_models(Path(directory) if directory else None)
 
 
-def classifies_in_worker(options: RunOptions) -> bool:
-    """Classification reads the dedup flags only when duplicates are dropped before it; otherwise
-    it is per-document work and runs in the workers, beside the cleaning."""
-    return "classify" in options.stages and not options.drop_duplicates
+def encodes_in_worker(options: RunOptions) -> bool:
+    """Whether a worker can finish its documents: only --drop-duplicates makes their clean text
+    (and so their classification) wait for the dedup flags of this process."""
+    return not options.drop_duplicates
+
+
+def encode_records(docs: list[Document], drop_duplicates: bool, errors: list[ErrorRecord]) -> list[tuple[Document, EncodedRecord]]:
+    """The documents' records, paired with them; a document that cannot be encoded becomes an error record."""
+    return guarded("write", lambda chunk: [(doc, EncodedRecord.of(doc, drop_duplicates)) for doc in chunk], docs, errors)
+
+
+def sketch_batch(docs: list[Document], options: DedupOptions) -> tuple[list[Document], BatchItems | None, list[ErrorRecord]]:
+    """The dedup sketch of a batch; a document that cannot be sketched leaves the batch and
+    becomes an error record (the batch is then sketched without it)."""
+    minhasher = MinHasher(options.num_perm, options.seed)
+    errors: list[ErrorRecord] = []
+    try:
+        return docs, batch_items(docs, options, minhasher), errors
+    except Exception:  # noqa: BLE001 - find the documents that fail, sketch the others
+        docs = guarded("dedup", lambda chunk: batch_items(chunk, options, minhasher) and chunk, docs, errors)
+        return docs, batch_items(docs, options, minhasher), errors
 
 
 def prepare_in_worker(
     batch: Batch, options: RunOptions, counts: SourceLineCounts | None = None
-) -> tuple[list[Document], list[ErrorRecord], int, BatchItems | None]:
+) -> tuple[list[EncodedRecord] | list[Document], list[ErrorRecord], int, BatchItems | None]:
     """All of a batch's work that needs no corpus-wide state, for a worker process: `prepare_batch`,
-    the dedup sketch (shingles and signatures: the costly, stateless part of dedup), and
-    classification when `classifies_in_worker`. The sketch is None when dedup is off or failed
-    here: the dedup stage then computes it itself and reports what fails."""
+    classification, the records' encoding and the dedup sketch (shingles and signatures: the
+    costly, stateless part of dedup), in the order of the returned batch: the records, or the
+    documents themselves, unclassified, when not `encodes_in_worker`. The sketch is None without dedup."""
     docs, errors, n_items = prepare_batch(batch, options, counts)
-    items = None
-    if "dedup" in options.stages:
-        try:
-            items = batch_items(docs, options.dedup, MinHasher(options.dedup.num_perm, options.dedup.seed))
-        except Exception:  # noqa: BLE001 - recomputed (and reported per document) by the dedup stage
-            items = None
-    if classifies_in_worker(options):
+    finishes = encodes_in_worker(options)
+    if finishes and "classify" in options.stages:
         models = worker_models(str(options.models_dir) if options.models_dir else None)
         docs = guarded(
             "classify", lambda chunk: classify_documents(chunk, models, options.target, False, CLASSIFY_THREADS), docs, errors
         )
-    return docs, errors, n_items, items
+    # Each document with what goes back for it: its record, or itself when not finished here.
+    pairs = encode_records(docs, False, errors) if finishes else [(doc, doc) for doc in docs]
+    items = None
+    if "dedup" in options.stages:
+        sketched, items, failed = sketch_batch([doc for doc, _ in pairs], options.dedup)
+        if failed:
+            errors += failed
+            kept = {id(doc) for doc in sketched}
+            pairs = [pair for pair in pairs if id(pair[0]) in kept]
+    return [returned for _, returned in pairs], errors, n_items, items
+
+
+def deduplicate(
+    dedup: Deduplicator, batch: list[EncodedRecord] | list[Document], items: BatchItems, errors: list[ErrorRecord]
+) -> list[EncodedRecord] | list[Document]:
+    """Match a batch (records or documents, `items` its sketch) against the index and flag it; a
+    batch that fails is matched document by document, and a document that still fails becomes an
+    error record."""
+
+    def flag(chunk: list) -> list:
+        chunk_items = items if chunk is batch else items.of_document(next(k for k, x in enumerate(batch) if x is chunk[0]))
+        matches = dedup.match(chunk_items, [x.id for x in chunk])
+        matches.apply_to_records(chunk) if isinstance(chunk[0], EncodedRecord) else matches.apply(chunk)
+        return chunk
+
+    return guarded("dedup", flag, batch, errors) if batch else batch
 
 
 def run(
@@ -202,7 +242,7 @@ def run(
     errors_output: Path | str,
     options: RunOptions,
     fmt: str = "jsonl",
-    on_batch: Callable[[list[Document], list[ErrorRecord]], None] | None = None,
+    on_batch: Callable[[list[EncodedRecord], list[ErrorRecord]], None] | None = None,
     resume: bool = False,
 ) -> RunSummary:
     """Read `inputs`, clean, deduplicate and classify them, and write records to `output`.
@@ -211,6 +251,7 @@ def run(
     checkpoint left it, and the output is the same as an uninterrupted run's.
     """
     inputs = [str(item) for item in inputs]
+    # Loaded here even when the workers classify: missing or broken models fail the run at once.
     models = load_models(options.models_dir) if "classify" in options.stages else None
     fingerprint = run_fingerprint(_settings(inputs, options, fmt))
     sink = open_output(output, Path(errors_output), fmt, fingerprint, resume, every_batches=options.checkpoint_every)
@@ -227,21 +268,22 @@ def run(
     prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
         delayed(prepare_in_worker)(batch, options, counts) for batch in batched(items, options.batch_size)
     )
-    for docs, errors, n_items, sketch in prepared:
+    for batch, errors, n_items, sketch in prepared:
         if dedup:
-            # The batch uses the worker's sketch; a retry of a single document sketches it anew.
-            docs = guarded("dedup", lambda chunk: dedup.process(chunk, sketch if chunk is docs else None), docs, errors)
-        if models and not classifies_in_worker(options):
-            docs = guarded(
-                "classify",
-                lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, CLASSIFY_THREADS),
-                docs,
-                errors,
-            )
-        summary.add(docs, errors)
-        sink.write(docs, errors, n_items, asdict(summary), options.drop_duplicates, dedup.save if dedup else None)
+            batch = deduplicate(dedup, batch, sketch, errors)
+        if not encodes_in_worker(options):
+            if models:
+                batch = guarded(
+                    "classify",
+                    lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, CLASSIFY_THREADS),
+                    batch,
+                    errors,
+                )
+            batch = [record for _, record in encode_records(batch, options.drop_duplicates, errors)]
+        summary.add(batch, errors)
+        sink.write(batch, errors, n_items, asdict(summary), dedup.save if dedup else None)
         if on_batch:
-            on_batch(docs, errors)
+            on_batch(batch, errors)
     sink.finish()
     if dedup and options.index_path:
         dedup.save(options.index_path)

@@ -3,6 +3,9 @@
 Each writer streams into a temporary file beside its destination and renames it into place on
 `close()`, so a reader never sees a half-written output and an interrupted run leaves the previous
 output untouched. Used as a context manager: an exception inside the block discards the temporary.
+
+Writers take `EncodedRecord`s: a document's record JSON-encoded where the document was processed
+(a worker process, usually), but for its dedup fields, which the run's process fills in.
 """
 
 from __future__ import annotations
@@ -11,12 +14,60 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from classify.document import Document, ErrorRecord
 
 FORMATS = ("jsonl", "parquet")
+
+
+DEDUP_FIELDS = ("duplicates", "near_duplicates")
+
+
+@dataclass(slots=True)
+class EncodedRecord:
+    """A document's output record (`Document.to_record`) as JSON, with its dedup fields apart.
+
+    A worker encodes the record once its document is cleaned and classified; only the matching
+    against the corpus-wide dedup index is left, in the run's process, which appends to
+    `duplicates` and `near_duplicates`. So the run's process receives text and writes it, rather
+    than rebuilding every document's lines from a pickle and encoding them itself.
+    `head` is the JSON object up to the dedup fields (its closing brace left off), `tail` the rest
+    (its opening brace left off); `to_json()` is exactly `json.dumps` of the whole record.
+    """
+
+    id: str
+    source: str
+    head: str
+    tail: str
+    lines_removed: int
+    duplicates: list[dict[str, Any]]
+    near_duplicates: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, doc: Document, drop_duplicates: bool = False) -> EncodedRecord:
+        record = doc.to_record(drop_duplicates)
+        names = list(record)
+        first, last = names.index(DEDUP_FIELDS[0]), names.index(DEDUP_FIELDS[-1])
+        head = {name: record[name] for name in names[:first]}
+        tail = {name: record[name] for name in names[last + 1 :]}
+        return cls(
+            doc.id,
+            doc.source,
+            json.dumps(head, ensure_ascii=False)[:-1],
+            json.dumps(tail, ensure_ascii=False)[1:],
+            record["lines_removed"],
+            *(record[name] for name in DEDUP_FIELDS),
+        )
+
+    def to_json(self) -> str:
+        dedup = ", ".join(f'"{name}": {json.dumps(getattr(self, name), ensure_ascii=False)}' for name in DEDUP_FIELDS)
+        return f"{self.head}, {dedup}, {self.tail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(self.to_json())
 
 
 class AtomicFile:
@@ -60,9 +111,11 @@ class JsonlWriter(_RecordWriter):
             self._atomic = AtomicFile(Path(path))
             self._stream: TextIO = open(self._atomic.tmp, "w", encoding="utf-8")
 
-    def write(self, records: list[dict[str, Any]]) -> None:
-        for record in records:
-            self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+    def write(self, records: list[EncodedRecord] | list[dict[str, Any]]) -> None:
+        """Documents' `EncodedRecord`s, or plain dicts (error records)."""
+        self._stream.writelines(
+            (r.to_json() if isinstance(r, EncodedRecord) else json.dumps(r, ensure_ascii=False)) + "\n" for r in records
+        )
         self.count += len(records)
 
     def close(self, commit: bool = True) -> None:
@@ -129,12 +182,12 @@ class ParquetWriter(_RecordWriter):
         self._atomic = AtomicFile(Path(path))
         self._writer = pq.ParquetWriter(self._atomic.tmp, self._schema)
 
-    def write(self, records: list[dict[str, Any]]) -> None:
+    def write(self, records: list[EncodedRecord]) -> None:
         import pyarrow as pa
 
         if not records:
             return
-        rows = [{**r, "metadata": json.dumps(r["metadata"], ensure_ascii=False)} for r in records]
+        rows = [{**r, "metadata": json.dumps(r["metadata"], ensure_ascii=False)} for r in map(EncodedRecord.to_dict, records)]
         self.write_table(pa.Table.from_pylist(rows, schema=self._schema))
 
     def write_table(self, table) -> None:
@@ -160,10 +213,6 @@ def errors_path_for(output: Path | str) -> Path:
         return Path("errors.jsonl")
     output = Path(output)
     return output.with_name(output.name.split(".")[0] + ".errors.jsonl")
-
-
-def write_documents(writer: JsonlWriter | ParquetWriter, docs: list[Document], drop_duplicates: bool = False) -> None:
-    writer.write([doc.to_record(drop_duplicates) for doc in docs])
 
 
 def write_errors(writer: JsonlWriter, errors: list[ErrorRecord]) -> None:

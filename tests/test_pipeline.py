@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -109,26 +110,51 @@ def test_inputs_equal_outputs_plus_errors(tmp_path):
     assert not by_id["j0"]["duplicates"]
 
 
-def test_a_stage_failure_becomes_an_error_record(tmp_path, monkeypatch):
+def _failing_for(real, stage_input):
+    """`real`, raising for a batch that holds the document with id "bad"."""
+
+    def flaky(*args, **kwargs):
+        if any(x.id == "bad" for x in stage_input(*args)):
+            raise RuntimeError("stage exploded")
+        return real(*args, **kwargs)
+
+    return flaky
+
+
+# Worker stages are monkeypatched in this process, so they run with jobs=1 (joblib runs them here).
+@pytest.mark.parametrize("stage, jobs", [("classify", 1), ("sketch", 1), ("write", 1), ("match", 1), ("match", 2)])
+def test_a_stage_failure_becomes_an_error_record(tmp_path, monkeypatch, stage, jobs):
+    """A failing batch is retried document by document, in the worker (classification, the dedup
+    sketch, the record's encoding) or in the run's process (matching against the dedup index):
+    only the failing document becomes an error record, the others keep their dedup flags."""
     import classify.pipeline as pipeline
+    from classify.dedup import Deduplicator
+    from classify.writers import EncodedRecord
 
-    real = pipeline.classify_documents
-
-    def flaky(docs, *args, **kwargs):
-        if any(d.id == "bad" for d in docs):
-            raise RuntimeError("model exploded")
-        return real(docs, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "classify_documents", flaky)
+    if stage == "classify":
+        monkeypatch.setattr(pipeline, "classify_documents", _failing_for(pipeline.classify_documents, lambda docs, *_: docs))
+    elif stage == "sketch":
+        monkeypatch.setattr(pipeline, "batch_items", _failing_for(pipeline.batch_items, lambda docs, *_: docs))
+    elif stage == "match":
+        real = Deduplicator.match
+        monkeypatch.setattr(Deduplicator, "match", _failing_for(real, lambda self, items, ids: [SimpleNamespace(id=i) for i in ids]))
+    else:
+        real = EncodedRecord.of.__func__
+        monkeypatch.setattr(EncodedRecord, "of", classmethod(_failing_for(real, lambda cls, doc, *_: [doc])))
     path = tmp_path / "in.jsonl"
     text = "Правительство утвердило новый бюджет на следующий год после долгих обсуждений."
-    path.write_text("\n".join(json.dumps({"id": i, "text": text + i}) for i in ("ok1", "bad", "ok2")) + "\n")
+    # One text in three outlets (sources), so it is not a line repeated within a source.
+    path.write_text("\n".join(json.dumps({"id": i, "source": i, "text": text}) for i in ("ok1", "bad", "ok2")) + "\n")
     out, errors = tmp_path / "o.jsonl", tmp_path / "o.errors.jsonl"
-    summary = run([path], out, errors, RunOptions())
-    assert [json.loads(l)["id"] for l in out.read_text().splitlines()] == ["ok1", "ok2"]
-    [error] = [json.loads(l) for l in errors.read_text().splitlines()]
-    assert error["id"] == "bad" and error["stage"] == "classify" and "model exploded" in error["reason"]
-    assert (summary.documents, summary.errors) == (2, 1)
+    summary = run([path], out, errors, RunOptions(jobs=jobs))
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == ["ok1", "ok2"]
+    assert records[1]["duplicates"][0]["doc_id"] == "ok1"  # the same text: flagged as ever
+    [error] = [json.loads(line) for line in errors.read_text().splitlines()]
+    expected = {"sketch": "dedup", "match": "dedup"}.get(stage, stage)
+    assert error["id"] == "bad" and error["stage"] == expected and "stage exploded" in error["reason"]
+    assert error["source"].endswith("in.jsonl:2")
+    assert (summary.documents, summary.errors, summary.duplicate_paragraphs) == (2, 1, 1)
 
 
 SIGNATURE = "Our journalists work every day so that you can read independent news from the region."

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from classify.document import BLANK, NOISE, Document, DuplicateRef, ErrorRecord, Line, Prediction
-from classify.writers import JsonlWriter, errors_path_for, open_writer, write_documents, write_errors
+from classify.writers import EncodedRecord, JsonlWriter, errors_path_for, open_writer, write_errors
 
 
 def sample_document() -> Document:
@@ -34,11 +34,26 @@ def test_record_schema_and_duplicate_policy():
     assert sample_document().to_record(drop_duplicates=True)["clean_text"] == "Первый абзац статьи."
 
 
+def test_encoded_record_is_the_record_json_with_dedup_fields_filled_in_later():
+    doc = sample_document()
+    doc.near_duplicates = [{"doc_id": "d0", "jaccard": 0.9}]
+    assert EncodedRecord.of(doc).to_json() == json.dumps(doc.to_record(), ensure_ascii=False)
+    # A worker encodes the record before dedup; the run's process appends the flags it finds.
+    flags, line = doc.lines[3].duplicate_of, doc.lines[3].number
+    doc.lines[3].duplicate_of, doc.near_duplicates = None, []
+    record = EncodedRecord.of(doc)
+    record.duplicates.append(flags.to_record(line))
+    record.near_duplicates.append({"doc_id": "d0", "jaccard": 0.9})
+    doc.lines[3].duplicate_of, doc.near_duplicates = flags, [{"doc_id": "d0", "jaccard": 0.9}]
+    assert record.to_json() == json.dumps(doc.to_record(), ensure_ascii=False)
+    assert record.to_dict() == doc.to_record()
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_writers_round_trip(tmp_path, fmt):
     path = tmp_path / f"out.{fmt}"
     with open_writer(path, fmt) as writer:
-        write_documents(writer, [sample_document(), sample_document()])
+        writer.write([EncodedRecord.of(sample_document()), EncodedRecord.of(sample_document())])
     if fmt == "jsonl":
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         assert rows[0]["metadata"] == {"date": "2018-02", "source": "x"}
@@ -56,7 +71,7 @@ def test_failed_write_leaves_previous_output_untouched(tmp_path):
     path.write_text("previous run\n")
     with pytest.raises(RuntimeError):
         with JsonlWriter(path) as writer:
-            write_documents(writer, [sample_document()])
+            writer.write([EncodedRecord.of(sample_document())])
             raise RuntimeError("crash in the middle of a run")
     assert path.read_text() == "previous run\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]

@@ -91,42 +91,77 @@ class Deduplicator:
 
     def process(self, docs: list[Document], items: BatchItems | None = None) -> list[Document]:
         """Set `line.duplicate_of` and `doc.near_duplicates` on a batch; returns the same documents.
-        `items`: the batch's `sketch`, when it was computed elsewhere.
+        `items`: the batch's `sketch`, when it was computed elsewhere."""
+        items = items if items is not None else self.sketch(docs)
+        self.match(items, [doc.id for doc in docs]).apply(docs)
+        return docs
+
+    def match(self, items: BatchItems, doc_ids: list[str]) -> BatchMatches:
+        """Match a batch's items (its documents' ids: `doc_ids`) against the index, then add them.
 
         Both indexes are matched before either is committed, so a failure leaves the state unchanged
         (the pipeline may then retry the batch document by document).
         """
-        items = items if items is not None else self.sketch(docs)
         paragraph_matches = self.paragraphs.match(items.sets, items.signatures)
         member_rows = paragraph_matches.pending.set_row[items.members]  # the rows these paragraphs will have
         member_offsets = np.append(items.doc_bounds, len(items.members)).astype(np.int64)
         document_matches = self.documents.match(
             items.doc_sets, items.doc_signatures, ShingleSets(member_offsets, member_rows)
         )
-        lines = [docs[d].lines[k] for d, k in zip(items.doc_of, items.position)]
 
         first_doc = len(self.document_ids)
         self.paragraphs.commit(paragraph_matches)
         self.documents.commit(document_matches)
-        self.document_ids.extend(doc.id for doc in docs)
+        self.document_ids.extend(doc_ids)
         self.paragraph_doc.append(first_doc + items.doc_of)
-        self.paragraph_line.append(np.array([line.number for line in lines], dtype=np.int64))
+        self.paragraph_line.append(items.line_number)
         self.document_item_doc.append(first_doc + items.with_text)
 
         paragraph_doc, paragraph_line = self.paragraph_doc.values, self.paragraph_line.values
-        for i in np.flatnonzero(paragraph_matches.canonical >= 0):
+        duplicated = np.flatnonzero(paragraph_matches.canonical >= 0)
+        refs = []
+        for i in duplicated:
             canonical = int(paragraph_matches.canonical[i])
-            lines[i].duplicate_of = DuplicateRef(
-                doc_id=self.document_ids[int(paragraph_doc[canonical])],
-                line=int(paragraph_line[canonical]),
-                similarity=round(float(paragraph_matches.similarity[i]), 4),
+            refs.append(
+                DuplicateRef(
+                    doc_id=self.document_ids[int(paragraph_doc[canonical])],
+                    line=int(paragraph_line[canonical]),
+                    similarity=round(float(paragraph_matches.similarity[i]), 4),
+                )
             )
         item_doc = self.document_item_doc.values
-        for item, other, jaccard in zip(document_matches.item, document_matches.other, document_matches.jaccard):
-            docs[int(item_doc[item]) - first_doc].near_duplicates.append(
-                {"doc_id": self.document_ids[int(item_doc[other])], "jaccard": round(float(jaccard), 4)}
-            )
-        return docs
+        near = [
+            (int(item_doc[item]) - first_doc, {"doc_id": self.document_ids[int(item_doc[other])], "jaccard": round(float(jaccard), 4)})
+            for item, other, jaccard in zip(document_matches.item, document_matches.other, document_matches.jaccard)
+        ]
+        return BatchMatches(items, duplicated, refs, near)
+
+
+@dataclass(slots=True)
+class BatchMatches:
+    """What `Deduplicator.match` found in a batch: the paragraph items (`items` rows `duplicated`)
+    that duplicate an earlier paragraph, `refs` saying where it is, and the near-duplicate document
+    pairs as (document's index in the batch, {"doc_id": earlier document, "jaccard": ...})."""
+
+    items: BatchItems
+    duplicated: np.ndarray
+    refs: list[DuplicateRef]
+    near: list[tuple[int, dict]]
+
+    def apply(self, docs: list[Document]) -> None:
+        """Flag the batch's documents: `line.duplicate_of`, `doc.near_duplicates`."""
+        for i, ref in zip(self.duplicated.tolist(), self.refs):
+            docs[self.items.doc_of[i]].lines[self.items.position[i]].duplicate_of = ref
+        for d, pair in self.near:
+            docs[d].near_duplicates.append(pair)
+
+    def apply_to_records(self, records: list) -> None:
+        """The same flags on the batch's output records (`classify.writers.EncodedRecord`), in the
+        record's own form (`DuplicateRef.to_record`)."""
+        for i, ref in zip(self.duplicated.tolist(), self.refs):
+            records[self.items.doc_of[i]].duplicates.append(ref.to_record(int(self.items.line_number[i])))
+        for d, pair in self.near:
+            records[d].near_duplicates.append(pair)
 
 
 @dataclass(slots=True)
@@ -134,7 +169,8 @@ class BatchItems:
     """A batch's paragraphs and documents as dedup items: shingle sets and MinHash signatures.
 
     Paragraph items are the content lines with a non-empty shingle set, in input order
-    (`doc_of`: the document's index in the batch, `position`: the line's index in `doc.lines`).
+    (`doc_of`: the document's index in the batch, `position`: the line's index in `doc.lines`,
+    `line_number`: its `Line.number`).
     Document items are the documents with at least one such paragraph (`with_text`); a document's
     set is the union of its `members` paragraphs' sets and its signature the element-wise minimum
     of theirs (the MinHash of a union); `doc_bounds` are where each document's members start.
@@ -144,11 +180,23 @@ class BatchItems:
     signatures: np.ndarray
     doc_of: np.ndarray
     position: np.ndarray
+    line_number: np.ndarray
     with_text: np.ndarray
     members: np.ndarray
     doc_bounds: np.ndarray
     doc_sets: ShingleSets
     doc_signatures: np.ndarray
+
+    def of_document(self, d: int) -> BatchItems:
+        """The items of the batch's document `d` alone, as `batch_items` makes them for that document."""
+        rows = np.flatnonzero(self.doc_of == d)
+        document = np.flatnonzero(self.with_text == d)  # its document item, if it has one
+        members = np.searchsorted(rows, self.members[self.doc_of[self.members] == d])
+        first = np.zeros(len(document), dtype=np.int64)
+        return BatchItems(
+            self.sets.select(rows), self.signatures[rows], np.zeros(len(rows), dtype=np.int64), self.position[rows],
+            self.line_number[rows], first, members, first, self.doc_sets.select(document), self.doc_signatures[document],
+        )
 
 
 def batch_items(docs: list[Document], options: DedupOptions, minhasher: MinHasher) -> BatchItems:
@@ -160,6 +208,7 @@ def batch_items(docs: list[Document], options: DedupOptions, minhasher: MinHashe
     signatures = minhasher.signatures(sets)
     where = np.array(lines, dtype=np.int64).reshape(-1, 2)[compared]
     doc_of, position = where[:, 0], where[:, 1]
+    line_number = np.array([docs[d].lines[k].number for d, k in zip(doc_of.tolist(), position.tolist())], dtype=np.int64)
 
     # Short (character-shingled) paragraphs count in a document's set only when it has no long
     # one: their many character shingles would let a caption or a signature line outweigh the article.
@@ -171,7 +220,7 @@ def batch_items(docs: list[Document], options: DedupOptions, minhasher: MinHashe
     member_sets = sets.select(members)
     doc_sets = ShingleSets(member_sets.offsets[np.append(doc_bounds, len(members))], member_sets.hashes).unique()
     doc_signatures = np.minimum.reduceat(signatures[members], doc_bounds, axis=0) if len(members) else signatures
-    return BatchItems(sets, signatures, doc_of, position, with_text, members, doc_bounds, doc_sets, doc_signatures)
+    return BatchItems(sets, signatures, doc_of, position, line_number, with_text, members, doc_bounds, doc_sets, doc_signatures)
 
 
 def _clusters(index: NearDuplicateIndex) -> list[np.ndarray]:
