@@ -52,7 +52,7 @@ from classify.document import Document, DuplicateRef, ErrorRecord
 from classify.pipeline import (
     CLASSIFY_THREADS, Batch, RunOptions, RunSummary, batched, count_batch_lines, encode_records, guarded, prepare_batch,
 )
-from classify.readers import read_documents
+from classify.readers import ReadOptions, read_documents
 from classify.writers import EncodedRecord, JsonlWriter, open_writer, write_errors
 
 PARAGRAPHS, DOCUMENTS = 0, 1  # the two indexes of the dedup stage ("kinds" of items)
@@ -141,9 +141,9 @@ def batch_item_sets(docs: list[Document], options: RunOptions, minhasher: MinHas
     )
 
 
-def line_count_split(batches: list[Batch], parts: int) -> list[SourceLineCounts]:
+def line_count_split(batches: list[Batch], parts: int, options: ReadOptions) -> list[SourceLineCounts]:
     """The map side of the line-count shuffle: the partition's source line counts, split by key."""
-    return SourceLineCounts.merged(count_batch_lines(batch) for batch in batches).split(parts)
+    return SourceLineCounts.merged(count_batch_lines(batch, options) for batch in batches).split(parts)
 
 
 def repeated_lines(*pieces: SourceLineCounts, min_count: int) -> SourceLineCounts:
@@ -520,7 +520,7 @@ def _corpus_line_counts(client: Any, data: list[Any], inputs: list[str], options
         return None
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     reducers = max(1, min(len(data), 2 * workers))
-    splits = [client.submit(line_count_split, d, reducers, pure=False) for d in data]
+    splits = [client.submit(line_count_split, d, reducers, options.read, pure=False) for d in data]
     pieces = _exchange(client, splits)
     min_count = options.clean.min_source_repeats
     return client.submit(join_line_counts, *[client.submit(repeated_lines, *p, min_count=min_count) for p in pieces.values()])

@@ -30,10 +30,9 @@ from classify.dedup.stage import BatchItems, batch_items
 from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
 from classify.models import ModelBundle, classify_documents, load_models
-from classify.readers import ReadOptions, read_documents
+from classify.readers import Batch, JsonlSlice, ReadOptions, read_batch, read_batches
 from classify.writers import AtomicFile, EncodedRecord
 
-Batch = list[Document | ErrorRecord]
 STAGES = ("clean", "dedup", "classify")
 REPETITION_SCOPES = ("corpus", "batch")
 # --jobs counts cores: classification runs on one thread in every process that does it (each
@@ -116,11 +115,11 @@ def line_counts_path(index_path: Path) -> Path:
     return index_path.with_name(index_path.name + ".lines.npz")
 
 
-def count_batch_lines(batch: Batch) -> SourceLineCounts:
+def count_batch_lines(batch: Batch | JsonlSlice, options: ReadOptions) -> SourceLineCounts:
     """A batch's part of the corpus line counts. A document that cannot be read as lines is left
     out here; the cleaning pass records its error."""
     counts = SourceLineCounts()
-    for doc in batch:
+    for doc in read_batch(batch, options):
         if isinstance(doc, Document):
             try:
                 counts.add_documents([doc])
@@ -137,7 +136,7 @@ def count_corpus_lines(inputs: list[str], options: RunOptions) -> SourceLineCoun
     if "clean" not in options.stages or options.repetition != "corpus" or "-" in inputs:
         return None
     parts = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(count_batch_lines)(batch) for batch in batched(read_documents(inputs, options.read), options.batch_size)
+        delayed(count_batch_lines)(batch, options.read) for batch in read_batches(inputs, options.read, options.batch_size)
     )
     counts = SourceLineCounts.merged(parts, complete=True)
     # The line counts belong to the index: without the index file a run starts afresh, whatever
@@ -148,11 +147,13 @@ def count_corpus_lines(inputs: list[str], options: RunOptions) -> SourceLineCoun
 
 
 def prepare_batch(
-    batch: Batch, options: RunOptions, counts: SourceLineCounts | None = None
+    batch: Batch | JsonlSlice, options: RunOptions, counts: SourceLineCounts | None = None
 ) -> tuple[list[Document], list[ErrorRecord], int]:
-    """Per-batch work that parallelises: cleaning, then language identification of the clean text.
-    `counts`: the corpus's line counts (None: repetition is counted within the batch).
-    Returns the batch's documents, its error records, and its number of input items."""
+    """Per-batch work that parallelises: reading a batch still in its file, cleaning, then language
+    identification of the clean text. `counts`: the corpus's line counts (None: repetition is
+    counted within the batch). Returns the batch's documents, its error records, and its number
+    of input items."""
+    batch = read_batch(batch, options.read)
     docs = [item for item in batch if isinstance(item, Document)]
     errors = [item for item in batch if isinstance(item, ErrorRecord)]
 
@@ -195,7 +196,7 @@ def sketch_batch(docs: list[Document], options: DedupOptions) -> tuple[list[Docu
 
 
 def prepare_in_worker(
-    batch: Batch, options: RunOptions, counts: SourceLineCounts | None = None
+    batch: Batch | JsonlSlice, options: RunOptions, counts: SourceLineCounts | None = None
 ) -> tuple[list[EncodedRecord] | list[Document], list[ErrorRecord], int, BatchItems | None]:
     """All of a batch's work that needs no corpus-wide state, for a worker process: `prepare_batch`,
     classification, the records' encoding and the dedup sketch (shingles and signatures: the
@@ -264,9 +265,10 @@ def run(
     # every line's count for later runs, otherwise the full counts are dropped here.
     counts = corpus_counts.repeated(options.clean.min_source_repeats) if corpus_counts is not None else None
     corpus_counts = corpus_counts if options.index_path else None
-    items = islice(read_documents(inputs, options.read), sink.items_done, None)
+    # A resumed run leaves out the input items its checkpoint has done.
+    batches = read_batches(inputs, options.read, options.batch_size, skip=sink.items_done)
     prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(prepare_in_worker)(batch, options, counts) for batch in batched(items, options.batch_size)
+        delayed(prepare_in_worker)(batch, options, counts) for batch in batches
     )
     for batch, errors, n_items, sketch in prepared:
         if dedup:

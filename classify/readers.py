@@ -79,7 +79,7 @@ def size_problem(text: str, fmt: str, options: ReadOptions) -> str | None:
     """Why a decoded document is too large to process, or None."""
     if len(text) > options.max_bytes:
         return f"document larger than the limit of {options.max_bytes} bytes"
-    if fmt == "text":
+    if fmt == "text" and len(text) > options.max_line_chars:  # a shorter text has no longer line
         longest = max(map(len, text.splitlines()), default=0)
         if longest > options.max_line_chars:
             return f"a line of {longest} characters, over the limit of {options.max_line_chars} (--max-line-chars)"
@@ -126,8 +126,8 @@ def _record_to_document(
     )
 
 
-def _read_jsonl(stream: BinaryIO, name: str, stem: str, options: ReadOptions, origin: str):
-    for number, raw in enumerate(stream, start=1):
+def _read_jsonl(stream: BinaryIO, name: str, stem: str, options: ReadOptions, origin: str, first_line: int = 1):
+    for number, raw in enumerate(stream, start=first_line):
         location = f"{name}:{number}"
         if not raw.strip():
             continue
@@ -278,21 +278,127 @@ def read_stdin(options: ReadOptions, stream: BinaryIO | None = None) -> Iterator
         yield _read_single(data, "<stdin>", f"stdin-{digest}", options, "stdin", None)
 
 
-def read_documents(inputs: Iterable[str | Path], options: ReadOptions | None = None) -> Iterator[Document | ErrorRecord]:
-    """Stream Documents (and ErrorRecords for what cannot be read) from files, directories and "-"."""
-    options = options or ReadOptions()
+def _locate(inputs: Iterable[str | Path], options: ReadOptions) -> Iterator[tuple[Path | None, Path | None] | ErrorRecord]:
+    """The files to read, in reading order, as (file, the directory input it was found in); a file
+    of None is standard input; an input that cannot be found or listed is an error record."""
     for item in inputs:
         if str(item) == "-":
-            yield from read_stdin(options)
+            yield None, None
             continue
         path = Path(item)
         if path.is_dir():
             for entry in _walk(path, options.glob):
-                if isinstance(entry, ErrorRecord):
-                    yield entry
-                else:
-                    yield from read_file(entry, options, root=path)
+                yield entry if isinstance(entry, ErrorRecord) else (entry, path)
         elif path.exists():
-            yield from read_file(path, options)
+            yield path, None
         else:
             yield ErrorRecord(str(path), "no such file or directory")
+
+
+def read_documents(inputs: Iterable[str | Path], options: ReadOptions | None = None) -> Iterator[Document | ErrorRecord]:
+    """Stream Documents (and ErrorRecords for what cannot be read) from files, directories and "-"."""
+    options = options or ReadOptions()
+    for found in _locate(inputs, options):
+        if isinstance(found, ErrorRecord):
+            yield found
+        elif found[0] is None:
+            yield from read_stdin(options)
+        else:
+            yield from read_file(found[0], options, root=found[1])
+
+
+@dataclass(frozen=True, slots=True)
+class JsonlSlice:
+    """A batch that is still in its file: bytes [start, stop) of the JSONL file `path`, whose
+    first line has number `first_line`, holding `items` non-blank lines (one input item each).
+    `read_batch` reads it where the batch is processed, so the process that hands out the batches
+    scans the file for line ends instead of parsing and shipping every document."""
+
+    path: str
+    doc_id: str  # the file's id: its documents' ids default to "doc_id:line"
+    start: int
+    stop: int
+    first_line: int
+    items: int
+
+    def read(self, options: ReadOptions) -> list[Document | ErrorRecord]:
+        try:
+            with open(self.path, "rb") as stream:
+                stream.seek(self.start)
+                data = stream.read(self.stop - self.start)
+        except OSError as exc:
+            return [ErrorRecord(self.path, f"cannot read file: {exc}")]
+        origin = str(Path(self.path).parent)
+        return list(_read_jsonl(io.BytesIO(data), self.path, self.doc_id, options, origin, self.first_line))
+
+
+Batch = list[Document | ErrorRecord]
+
+
+def read_batch(batch: Batch | JsonlSlice, options: ReadOptions) -> Batch:
+    """The items of a batch of `read_batches`."""
+    return batch.read(options) if isinstance(batch, JsonlSlice) else batch
+
+
+def _jsonl_slices(path: Path, root: Path | None, size: int) -> Iterator[JsonlSlice | ErrorRecord]:
+    """A plain JSONL file as slices of `size` non-blank lines (the last may hold fewer)."""
+    doc_id = _doc_id(path, root)
+    start = offset = items = 0
+    first = 1
+    try:
+        with open(path, "rb") as stream:
+            for number, raw in enumerate(stream, start=1):  # the lines _read_jsonl iterates
+                offset += len(raw)
+                items += bool(raw.strip())
+                if items == size:
+                    yield JsonlSlice(str(path), doc_id, start, offset, first, items)
+                    start, first, items = offset, number + 1, 0
+    except OSError as exc:
+        yield ErrorRecord(str(path), f"cannot read file: {exc}")
+        return
+    if items:
+        yield JsonlSlice(str(path), doc_id, start, offset, first, items)
+
+
+def read_batches(
+    inputs: Iterable[str | Path], options: ReadOptions, size: int, skip: int = 0
+) -> Iterator[Batch | JsonlSlice]:
+    """`read_documents` in batches of up to `size` items, leaving out the first `skip` items.
+
+    A plain (uncompressed) JSONL file comes as `JsonlSlice`s that the consumer reads with
+    `read_batch`; other inputs are read here. A batch never mixes a slice with other items, so
+    it may hold fewer than `size` items where a JSONL file starts or ends."""
+    pending: Batch = []
+
+    def add(items: Iterable[Document | ErrorRecord]) -> Iterator[Batch]:
+        nonlocal skip
+        for item in items:
+            if skip:
+                skip -= 1
+                continue
+            pending.append(item)
+            if len(pending) == size:
+                yield pending[:]
+                pending.clear()
+
+    for found in _locate(inputs, options):
+        if isinstance(found, ErrorRecord):
+            yield from add([found])
+        elif found[0] is None:
+            yield from add(read_stdin(options))
+        elif _file_kind(found[0]) != ("jsonl", False):
+            yield from add(read_file(found[0], options, root=found[1]))
+        else:
+            if pending:
+                yield pending[:]
+                pending.clear()
+            for piece in _jsonl_slices(found[0], found[1], size):
+                if isinstance(piece, ErrorRecord):  # the file's last piece
+                    yield from add([piece])
+                elif skip >= piece.items:
+                    skip -= piece.items
+                else:  # a resumed run starts inside this slice: read it here, less what is done
+                    yield piece.read(options)[skip:] if skip else piece
+                    skip = 0
+    if pending:
+        yield pending
