@@ -13,7 +13,10 @@ becomes an error record naming the stage: every input ends up in the output or i
 
 from __future__ import annotations
 
+import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from itertools import islice
@@ -166,6 +169,35 @@ def prepare_batch(
     return guarded("clean", clean_and_identify, docs, errors), errors, len(batch)
 
 
+@dataclass(frozen=True, slots=True)
+class SharedCounts:
+    """The corpus's line counts as a file that each worker process loads once, instead of a copy
+    pickled into every batch's task (megabytes, growing with the corpus)."""
+
+    path: str
+    token: str  # unique per run: a worker's cache never serves an earlier run's file at a reused path
+
+    def load(self) -> SourceLineCounts:
+        return _load_shared_counts(self.path, self.token)
+
+
+@lru_cache(maxsize=2)
+def _load_shared_counts(path: str, token: str) -> SourceLineCounts:  # noqa: ARG001 - token: part of the cache key
+    return SourceLineCounts.load(path)
+
+
+@contextmanager
+def shared_counts(counts: SourceLineCounts | None) -> Iterator[SharedCounts | None]:
+    """`counts` saved for the run's workers (None stays None); the file goes when the run ends."""
+    if counts is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="classify-counts-") as scratch:
+        path = Path(scratch) / "counts.npz"
+        counts.save(path)
+        yield SharedCounts(str(path), uuid.uuid4().hex)
+
+
 @lru_cache(maxsize=2)
 def worker_models(directory: str | None) -> ModelBundle:
     """The models, loaded once per worker process (a read-only cache keyed by directory)."""
@@ -196,13 +228,13 @@ def sketch_batch(docs: list[Document], options: DedupOptions) -> tuple[list[Docu
 
 
 def prepare_in_worker(
-    batch: Batch | JsonlSlice, options: RunOptions, counts: SourceLineCounts | None = None
+    batch: Batch | JsonlSlice, options: RunOptions, counts: SharedCounts | None = None
 ) -> tuple[list[EncodedRecord] | list[Document], list[ErrorRecord], int, BatchItems | None]:
     """All of a batch's work that needs no corpus-wide state, for a worker process: `prepare_batch`,
     classification, the records' encoding and the dedup sketch (shingles and signatures: the
     costly, stateless part of dedup), in the order of the returned batch: the records, or the
     documents themselves, unclassified, when not `encodes_in_worker`. The sketch is None without dedup."""
-    docs, errors, n_items = prepare_batch(batch, options, counts)
+    docs, errors, n_items = prepare_batch(batch, options, counts.load() if counts else None)
     finishes = encodes_in_worker(options)
     if finishes and "classify" in options.stages:
         models = worker_models(str(options.models_dir) if options.models_dir else None)
@@ -237,6 +269,30 @@ def deduplicate(
     return guarded("dedup", flag, batch, errors) if batch else batch
 
 
+def finish_batch(
+    batch: list[EncodedRecord] | list[Document],
+    sketch: BatchItems | None,
+    errors: list[ErrorRecord],
+    dedup: Deduplicator | None,
+    models: ModelBundle | None,
+    options: RunOptions,
+) -> list[EncodedRecord]:
+    """This process's part of a batch from `prepare_in_worker`: the dedup flags, then, for
+    documents the worker could not finish (--drop-duplicates), classification and encoding."""
+    if dedup:
+        batch = deduplicate(dedup, batch, sketch, errors)
+    if encodes_in_worker(options):
+        return batch
+    if models:
+        batch = guarded(
+            "classify",
+            lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, CLASSIFY_THREADS),
+            batch,
+            errors,
+        )
+    return [record for _, record in encode_records(batch, options.drop_duplicates, errors)]
+
+
 def run(
     inputs: Iterable[str | Path],
     output: Path | str,
@@ -267,25 +323,16 @@ def run(
     corpus_counts = corpus_counts if options.index_path else None
     # A resumed run leaves out the input items its checkpoint has done.
     batches = read_batches(inputs, options.read, options.batch_size, skip=sink.items_done)
-    prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-        delayed(prepare_in_worker)(batch, options, counts) for batch in batches
-    )
-    for batch, errors, n_items, sketch in prepared:
-        if dedup:
-            batch = deduplicate(dedup, batch, sketch, errors)
-        if not encodes_in_worker(options):
-            if models:
-                batch = guarded(
-                    "classify",
-                    lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, CLASSIFY_THREADS),
-                    batch,
-                    errors,
-                )
-            batch = [record for _, record in encode_records(batch, options.drop_duplicates, errors)]
-        summary.add(batch, errors)
-        sink.write(batch, errors, n_items, asdict(summary), dedup.save if dedup else None)
-        if on_batch:
-            on_batch(batch, errors)
+    with shared_counts(counts) as shared:
+        prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
+            delayed(prepare_in_worker)(batch, options, shared) for batch in batches
+        )
+        for batch, errors, n_items, sketch in prepared:
+            records = finish_batch(batch, sketch, errors, dedup, models, options)
+            summary.add(records, errors)
+            sink.write(records, errors, n_items, asdict(summary), dedup.save if dedup else None)
+            if on_batch:
+                on_batch(records, errors)
     sink.finish()
     if dedup and options.index_path:
         dedup.save(options.index_path)

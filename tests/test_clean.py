@@ -127,6 +127,19 @@ def test_persistent_counts_carry_evidence_across_batches(tmp_path: Path) -> None
     assert doc.lines[-1].status == NOISE and "repeated in 3" in doc.lines[-1].reason
 
 
+def test_complete_counts_stay_complete_through_a_file(tmp_path: Path) -> None:
+    """Workers load the corpus's counts from a file and look lines up without adding their batch:
+    counts read back as incomplete would count every batch a second time."""
+    signature = "Our journalists work every day so that you can read independent news from the region."
+    docs = [Document(id=str(i), text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"}) for i in range(3)]
+    counts = SourceLineCounts.merged([SourceLineCounts().add_documents(docs)], complete=True)
+    counts.save(tmp_path / "counts.npz")
+    reloaded = SourceLineCounts.load(tmp_path / "counts.npz")
+    assert reloaded.complete
+    clean_documents(docs[:1], counts=reloaded)
+    assert reloaded.count("s", line_key(signature)) == 3 and reloaded.documents["s"] == 3
+
+
 def test_line_key_ignores_case_digits_and_punctuation() -> None:
     assert line_key("USD: 517.3 / 519.9") == line_key("usd 601,1 / 602,2")
     assert line_key("Подписывайтесь!") != line_key("Подпишитесь")

@@ -211,7 +211,7 @@ class SourceLineCounts:
     def save(self, path: str | Path) -> None:
         """Write the counts to `path` (an `.npz` of arrays and a JSON header; no pickle)."""
         self._flush()
-        header = {"format": _FORMAT, "documents": dict(self.documents)}
+        header = {"format": _FORMAT, "documents": dict(self.documents), "complete": self.complete}
         with open(path, "wb") as out:
             np.savez(out, header=np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
                      keys=self.keys_, counts=self.counts_)
@@ -222,7 +222,7 @@ class SourceLineCounts:
             header = json.loads(arrays["header"].tobytes().decode("utf-8"))
             if header.get("format") != _FORMAT:
                 raise ValueError(f"{path} is not a {_FORMAT} file")
-            counts = cls()
+            counts = cls(complete=header.get("complete", False))
             counts.documents.update(header["documents"])
             counts.keys_, counts.counts_ = arrays["keys"], arrays["counts"]
         return counts
