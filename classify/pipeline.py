@@ -215,7 +215,7 @@ def encode_records(docs: list[Document], drop_duplicates: bool, errors: list[Err
     return guarded("write", lambda chunk: [(doc, EncodedRecord.of(doc, drop_duplicates)) for doc in chunk], docs, errors)
 
 
-def sketch_batch(docs: list[Document], options: DedupOptions) -> tuple[list[Document], BatchItems | None, list[ErrorRecord]]:
+def sketch_batch(docs: list[Document], options: DedupOptions) -> tuple[list[Document], BatchItems, list[ErrorRecord]]:
     """The dedup sketch of a batch; a document that cannot be sketched leaves the batch and
     becomes an error record (the batch is then sketched without it)."""
     minhasher = MinHasher(options.num_perm, options.seed)
