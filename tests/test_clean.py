@@ -115,6 +115,18 @@ def test_repetition_is_counted_per_source() -> None:
     assert all("repeated" not in (doc.lines[-1].reason or "") for doc in docs)
 
 
+def test_a_batch_as_large_as_the_threshold_is_counted() -> None:
+    """The batch alone is the evidence: a line in `min_source_repeats` of its documents is noise,
+    however small the batch (nothing is counted only below that size)."""
+    signature = "Our journalists work every day so that you can read independent news from the region."
+    docs = [Document(id=str(i), text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"}) for i in range(2)]
+    clean_documents(docs, CleanOptions(min_source_repeats=2))
+    assert all(doc.lines[-1].status == NOISE and "repeated in 2" in doc.lines[-1].reason for doc in docs)
+    alone = Document(id="a", text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"})
+    clean_documents([alone], CleanOptions(min_source_repeats=2))
+    assert "repeated" not in (alone.lines[-1].reason or "")
+
+
 def test_persistent_counts_carry_evidence_across_batches(tmp_path: Path) -> None:
     signature = "Our journalists work every day so that you can read independent news from the region."
     counts = SourceLineCounts()

@@ -106,7 +106,7 @@ def rule_reason(text: str) -> str | None:
     stripped = text.strip()
     if not _LETTER.search(stripped):
         return "no letters (numbers, separators, counters)"
-    if _TICKER.match(stripped) or _QUOTE_CHANGE.match(stripped):
+    if _TICKER.match(stripped) or ("%" in stripped and _QUOTE_CHANGE.match(stripped)):
         return "currency or market ticker"
     if _COUNTER.match(stripped):
         return "view or comment counter"
@@ -123,7 +123,9 @@ def rule_reason(text: str) -> str | None:
         return BOILERPLATE_REASON
     if _CALL_TO_ACTION_TAIL.search(stripped[-4:]) and _word_count(stripped) < 12:
         return "link label with an arrow (call to action)"
-    if "." in lower and _DOMAIN.search(lower) and not SENTENCE_END.search(stripped) and _word_count(stripped) < 8:
+    # The sentence-end test reads the last character only (the line is stripped): most lines that
+    # get here are sentences, and a search for the domain pattern scans the whole line.
+    if "." in lower and not SENTENCE_END.search(stripped[-1:]) and _DOMAIN.search(lower) and _word_count(stripped) < 8:
         return "site name or slogan"
     return None
 

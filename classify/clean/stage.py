@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from classify.clean.blocks import block_threshold, score_html
 from classify.clean.lines import classify_lines, score_unscored_lines
 from classify.clean.options import CleanOptions
@@ -59,18 +61,21 @@ def clean_documents(
     the whole corpus already included it; see `classify.pipeline`).
     """
     options = options or CleanOptions()
+    # With no evidence but the batch, a line can only be repeated in as many documents as its
+    # source has here: below the threshold (one page cleaned alone), there is nothing to count.
+    counted = counts is not None or max(Counter(map(document_source, docs)).values(), default=0) >= options.min_source_repeats
     counts = counts if counts is not None else SourceLineCounts()
     headlines: list[int | None] = []
     furniture: list[list[str | None]] = []
-    keys: list[list[str]] = []
+    keys: list[list[int]] = []
     for doc in docs:
         headline, tags = None, [None] * len(doc.lines)
         if not doc.lines:
             doc.lines, headline, tags = _split(doc, options.models_dir)
         headlines.append(headline)
         furniture.append(tags)
-        keys.append([line_key(line.text) for line in doc.lines])
-        if not counts.complete:
+        keys.append([line_key(line.text) for line in doc.lines] if counted else [])
+        if counted and not counts.complete:
             counts.add(document_source(doc), keys[-1])
     score_unscored_lines([doc.lines for doc in docs], options.models_dir)
     for doc, headline, tags, doc_keys in zip(docs, headlines, furniture, keys):
@@ -79,7 +84,7 @@ def clean_documents(
         classify_lines(
             doc.lines,
             options,
-            repeats=counts.counts_for(source, doc_keys).tolist(),
+            repeats=counts.counts_for(source, doc_keys).tolist() if counted else None,
             threshold=block_threshold(options.favor, options.models_dir) if is_html else None,
             scorer="HTML block classifier" if is_html else "line classifier",
             min_repeats=counts.threshold(source, options.min_source_repeats, options.min_source_share),
