@@ -198,6 +198,7 @@ def write_results(rows: list[dict], sizes: list[int], meta: dict) -> None:
         " (rows of earlier commands are kept with `--merge`; each row names its commit).",
         "Peak RSS: the largest process of the run. CPU: user + system seconds of the whole process tree.",
         "Same output: SHA-256 of the output equal to `jobs 1`'s. Seconds: the best of the repeats listed.",
+        "Speed-up: against `jobs 1` at the same size and commit only (rows of other commits ran other code, on another day).",
         "",
         "| documents | config | seconds | repeats (s) | docs/s | speed-up vs jobs 1 | CPU s | peak RSS MB | dedup index MB | same output | commit |",
         "|---:|---|---:|---|---:|---:|---:|---:|---:|:---:|---|",
@@ -206,7 +207,8 @@ def write_results(rows: list[dict], sizes: list[int], meta: dict) -> None:
         group = [r for r in rows if r["documents_in"] == size]
         base = next((r for r in group if r["config"] == "jobs 1"), None)
         for r in group:
-            speedup = f"{r['docs_per_second'] / base['docs_per_second']:.2f}x" if base else "-"
+            comparable = base and r.get("commit") == base.get("commit")
+            speedup = f"{r['docs_per_second'] / base['docs_per_second']:.2f}x" if comparable else "-"
             same = "n/a" if r["config"] == HALVES or not base else "yes" if r["output_sha256"] == base["output_sha256"] else "no"
             lines.append(
                 f"| {size:,} | {r['config']} | {r['seconds']} | {' / '.join(map(str, r.get('seconds_all', [r['seconds']])))} "
