@@ -12,7 +12,7 @@ import pytest
 
 from classify.document import Document, ErrorRecord
 from classify.encoding import UndecodableInput, decode_bytes
-from classify.readers import ReadOptions, read_documents, read_stdin, strip_metadata_prefix
+from classify.readers import JsonlSlice, ReadOptions, read_batch, read_batches, read_documents, read_stdin, strip_metadata_prefix
 
 RUSSIAN = "Президент принял генерального секретаря организации. Стороны обсудили сотрудничество и безопасность в регионе.\n"
 FRENCH = "Le ministre a déclaré que la coopération régionale était essentielle à la sécurité de l’État.\n"
@@ -165,3 +165,22 @@ def test_oversized_document_is_an_error(tmp_path):
     path.write_text("слово " * 1000)
     [error] = read_all(path, max_bytes=1000)
     assert "larger than the limit" in error.reason
+
+
+def test_batches_hold_exactly_the_documents_in_order_whatever_the_size_and_skip(tmp_path):
+    """Workers read a JSONL file's batches themselves (JsonlSlice); the batches, read, are the
+    reader's items in order, less the `skip` a resumed run has done, and never over `size`."""
+    (tmp_path / "a.jsonl").write_bytes(
+        b'\xef\xbb\xbf{"text": "one"}\n\n{"text": "two"}\nnot json\n\n\n{"text": "three"}\n{"text": ""}\n{"id": "x", "text": "four"}'
+    )
+    (tmp_path / "b.txt").write_text("a plain text document")
+    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps({"text": f"doc {i}"}) for i in range(7)) + "\n")
+    inputs, options = [tmp_path, tmp_path / "missing.jsonl"], ReadOptions()
+    expected = list(read_documents(inputs, options))
+    assert len(expected) == 15
+    for size in (1, 2, 3, 5, 100):
+        for skip in range(len(expected) + 2):
+            batches = list(read_batches(inputs, options, size, skip))
+            assert [item for batch in batches for item in read_batch(batch, options)] == expected[skip:]
+            assert all(0 < len(read_batch(batch, options)) <= size for batch in batches)
+    assert any(isinstance(batch, JsonlSlice) for batch in read_batches(inputs, options, 3))
