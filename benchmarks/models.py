@@ -46,7 +46,7 @@ from classify.models import classify_documents, load_models, train  # noqa: E402
 from classify.models.bundle import text_to_classify  # noqa: E402
 from classify.models.features import normalise  # noqa: E402
 from classify.models.labelsets import LABEL_SETS, labels_root, load_label_set  # noqa: E402
-from classify.models.training import metrics, model_inputs, predict_labels  # noqa: E402
+from classify.models.training import metrics, predict_labels  # noqa: E402
 from webnoise import WebNoise  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
