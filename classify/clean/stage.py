@@ -63,12 +63,13 @@ def clean_documents(
     options = options or CleanOptions()
     # With no evidence but the batch, a line can only be repeated in as many documents as its
     # source has here: below the threshold (one page cleaned alone), there is nothing to count.
-    counted = counts is not None or max(Counter(map(document_source, docs)).values(), default=0) >= options.min_source_repeats
+    sources = [document_source(doc) for doc in docs]
+    counted = counts is not None or max(Counter(sources).values(), default=0) >= options.min_source_repeats
     counts = counts if counts is not None else SourceLineCounts()
     headlines: list[int | None] = []
     furniture: list[list[str | None]] = []
     keys: list[list[int]] = []
-    for doc in docs:
+    for doc, source in zip(docs, sources):
         headline, tags = None, [None] * len(doc.lines)
         if not doc.lines:
             doc.lines, headline, tags = _split(doc, options.models_dir)
@@ -76,10 +77,9 @@ def clean_documents(
         furniture.append(tags)
         keys.append([line_key(line.text) for line in doc.lines] if counted else [])
         if counted and not counts.complete:
-            counts.add(document_source(doc), keys[-1])
+            counts.add(source, keys[-1])
     score_unscored_lines([doc.lines for doc in docs], options.models_dir)
-    for doc, headline, tags, doc_keys in zip(docs, headlines, furniture, keys):
-        source = document_source(doc)
+    for doc, source, headline, tags, doc_keys in zip(docs, sources, headlines, furniture, keys):
         is_html = doc.format == "html"
         classify_lines(
             doc.lines,
