@@ -2,10 +2,12 @@
 
 The client reads the inputs (streaming) and hands them to the workers in partitions of whole
 batches (the local engine's batches, so per-batch error handling and classification see the same
-documents). Everything else is done where the documents live:
+documents), a few partitions at a time. The steps:
 
-1. per partition, on a worker: cleaning and language identification (`prepare_batch`), then the
-   shingle sets and MinHash signatures of paragraphs and documents;
+1. per partition, on a worker, what the local engine's workers do (`prepare_in_worker`):
+   cleaning, language identification, classification, the records' encoding, and the shingle
+   sets and MinHash signatures of paragraphs and documents. The records go back to the client,
+   which keeps them in a scratch file; the worker keeps only the sets and signatures;
 2. exact copies: a shuffle on set fingerprints; in each fingerprint group the first item in
    input order is the original, and a later item is its copy when step 4 finds the sets equal;
 3. near copies: a shuffle on LSH band keys of the items that are not copies; each bucket, sorted
@@ -20,8 +22,9 @@ documents). Everything else is done where the documents live:
 5. the client receives only the verified edges and runs the index's union-find over them in input
    order: an item's canonical paragraph is its cluster's root when it is inserted, its similarity
    the exact Jaccard with that root (computed by step 4 when the root is not one of its edges);
-6. flags go back to the partitions, which classify their documents (models loaded once per
-   worker by a `WorkerPlugin`) and return their encoded records; the client writes them in input order.
+6. the client flags the records of each partition and writes them in input order. With
+   --drop-duplicates the classification depends on the flags: the flagged documents go back to
+   the workers to be classified and encoded first.
 
 Steps 2-5 apply, item for item, the rules of `classify.dedup.index.NearDuplicateIndex.match`
 (fingerprint copies never enter buckets; the bucket cap counts earlier entries of the bucket, an
@@ -32,27 +35,32 @@ its table by destination, each destination gathers its pieces), so no node holds
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import pickle
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from operator import getitem
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
-from distributed import Client, LocalCluster, WorkerPlugin, get_worker
+from distributed import Client, LocalCluster
 
 from classify.clean.repetition import SourceLineCounts
 from classify.dedup import Deduplicator
 from classify.dedup.index import ID_DTYPE, NearDuplicateIndex, _Forest, earlier_in_batch, pair_jaccard, set_fingerprints
-from classify.dedup.minhash import MinHasher, band_keys
+from classify.dedup.minhash import band_keys
 from classify.dedup.shingles import ShingleSets
-from classify.dedup.stage import batch_items
-from classify.models import classify_documents, load_models
+from classify.dedup.stage import BatchMatches
 from classify.document import Document, DuplicateRef, ErrorRecord
+from classify.models import load_models
 from classify.pipeline import (
-    CLASSIFY_THREADS, Batch, RunOptions, RunSummary, batched, count_batch_lines, encode_records, guarded, prepare_batch,
+    Batch, RunOptions, RunSummary, batched, count_batch_lines, encodes_in_worker, finish_batch, prepare_in_worker, worker_models,
 )
-from classify.readers import ReadOptions, read_documents
+from classify.readers import JsonlSlice, ReadOptions, read_batches, read_documents
 from classify.writers import EncodedRecord, JsonlWriter, open_writer, write_errors
 
 PARAGRAPHS, DOCUMENTS = 0, 1  # the two indexes of the dedup stage ("kinds" of items)
@@ -111,37 +119,61 @@ def _piece_sizes(pieces: list[Table]) -> list[int]:
 @dataclass(slots=True)
 class ItemSets:
     """The items of one index in one partition, in input order: sets, signatures, and where each
-    comes from (batch, document in the batch, line position in `doc.lines`; -1 for documents)."""
+    comes from: (batch, document in the batch, line's index in `doc.lines`, line number) for
+    paragraphs, (batch, document in the batch) for documents."""
 
     sets: ShingleSets
     signatures: np.ndarray
-    where: np.ndarray  # (n, 3) int64
+    where: np.ndarray  # int64, one row per item
 
 
 @dataclass(slots=True)
-class Partition:
-    """A run of consecutive batches held by one worker: (documents, errors, input items) per batch,
-    and its paragraph and document items (None without the dedup stage)."""
+class PartitionIndex:
+    """What a worker keeps of a partition until the dedup flags are known: its paragraph and
+    document items, and its documents' ids (per batch) to name canonical copies. The documents
+    themselves go to the client as soon as they are done."""
 
-    batches: list[tuple[list[Document], list[ErrorRecord], int]]
-    items: tuple[ItemSets, ItemSets] | None
+    items: tuple[ItemSets, ItemSets]
+    ids: list[list[str]]
 
 
-def batch_item_sets(docs: list[Document], options: RunOptions, minhasher: MinHasher, batch: int) -> tuple[ItemSets, ItemSets]:
-    """Paragraph and document items of one batch, exactly as `Deduplicator.process` builds them
-    (`classify.dedup.stage.batch_items`), each located by (batch, document, line position)."""
-    items = batch_items(docs, options.dedup, minhasher)
+@dataclass(slots=True)
+class PreparedPartition:
+    """What the client keeps (on disk) of a partition until its flags are known: per batch its
+    records (or, with --drop-duplicates, its unclassified documents), errors and input item count,
+    and where its items are, to apply the flags (`ItemSets.where` of both kinds)."""
 
-    def where(docs_of: np.ndarray, positions: np.ndarray) -> np.ndarray:
-        return np.stack((np.full(len(docs_of), batch), docs_of, positions), axis=1).astype(np.int64)
+    batches: list[tuple[list[EncodedRecord] | list[Document], list[ErrorRecord], int]]
+    where: tuple[np.ndarray, np.ndarray] | None
 
-    return (
-        ItemSets(ShingleSets(items.sets.offsets, items.sets.hashes), items.signatures, where(items.doc_of, items.position)),
-        ItemSets(items.doc_sets, items.doc_signatures, where(items.with_text, np.full(len(items.with_text), -1))),
+
+def prepare_partition(
+    batches: list[Batch | JsonlSlice], options: RunOptions, counts: SourceLineCounts | None = None
+) -> tuple[PreparedPartition, PartitionIndex | None]:
+    """Each batch's worker part, as the local engine's workers do it (`prepare_in_worker`), with
+    the partition's dedup items split off for the shuffles."""
+    prepared = [prepare_in_worker(batch, options, counts) for batch in batches]
+    done = [(returned, errors, n_items) for returned, errors, n_items, _ in prepared]
+    if "dedup" not in options.stages:
+        return PreparedPartition(done, None), None
+    sketches = [(b, items) for b, (*_, items) in enumerate(prepared)]
+    paragraphs = ItemSets(
+        concat_sets([items.sets for _, items in sketches]),
+        np.concatenate([items.signatures for _, items in sketches]),
+        np.concatenate([np.stack((np.full(len(items.doc_of), b), items.doc_of, items.position, items.line_number), axis=1)
+                        for b, items in sketches]).astype(np.int64).reshape(-1, 4),
     )
+    documents = ItemSets(
+        concat_sets([items.doc_sets for _, items in sketches]),
+        np.concatenate([items.doc_signatures for _, items in sketches]),
+        np.concatenate([np.stack((np.full(len(items.with_text), b), items.with_text), axis=1)
+                        for b, items in sketches]).astype(np.int64).reshape(-1, 2),
+    )
+    index = PartitionIndex((paragraphs, documents), [[x.id for x in returned] for returned, _, _ in done])
+    return PreparedPartition(done, (paragraphs.where, documents.where)), index
 
 
-def line_count_split(batches: list[Batch], parts: int, options: ReadOptions) -> list[SourceLineCounts]:
+def line_count_split(batches: list[Batch | JsonlSlice], parts: int, options: ReadOptions) -> list[SourceLineCounts]:
     """The map side of the line-count shuffle: the partition's source line counts, split by key."""
     return SourceLineCounts.merged(count_batch_lines(batch, options) for batch in batches).split(parts)
 
@@ -156,38 +188,11 @@ def join_line_counts(*parts: SourceLineCounts) -> SourceLineCounts:
     return SourceLineCounts.merged(parts, complete=True)
 
 
-def prepare_partition(batches: list[Batch], options: RunOptions, counts: SourceLineCounts | None = None) -> Partition:
-    """Clean (with the corpus's line `counts`, if counted), identify the language, and (with the
-    dedup stage) shingle and sign each batch."""
-    minhasher = MinHasher(options.dedup.num_perm, options.dedup.seed)
-    prepared, items = [], []
-    for number, batch in enumerate(batches):
-        docs, errors, n_items = prepare_batch(batch, options, counts)
-        if "dedup" in options.stages:
-            try:
-                items.append(batch_item_sets(docs, options, minhasher, number))
-            except Exception:  # noqa: BLE001 - as the local engine: isolate the failing documents
-                docs = guarded("dedup", lambda chunk: batch_item_sets(chunk, options, minhasher, number) and chunk, docs, errors)
-                items.append(batch_item_sets(docs, options, minhasher, number))
-        prepared.append((docs, errors, n_items))
-    if not items:
-        return Partition(prepared, None)
-    joined = tuple(
-        ItemSets(
-            concat_sets([batch_items[kind].sets for batch_items in items]),
-            np.concatenate([batch_items[kind].signatures for batch_items in items]),
-            np.concatenate([batch_items[kind].where for batch_items in items]),
-        )
-        for kind in KINDS
-    )
-    return Partition(prepared, joined)
+def item_counts(part: PartitionIndex) -> tuple[int, int]:
+    return len(part.items[PARAGRAPHS].sets), len(part.items[DOCUMENTS].sets)
 
 
-def item_counts(part: Partition) -> tuple[int, int]:
-    return (0, 0) if part.items is None else (len(part.items[PARAGRAPHS].sets), len(part.items[DOCUMENTS].sets))
-
-
-def fingerprint_split(part: Partition, bases: tuple[int, int], count: int) -> list[Table]:
+def fingerprint_split(part: PartitionIndex, bases: tuple[int, int], count: int) -> list[Table]:
     """Map side of the exact-copy shuffle: (kind, set fingerprint, item id)."""
     tables = []
     for kind in KINDS:
@@ -228,7 +233,7 @@ class IndexRules:
         return cls(index.threshold, index.bands, index.rows, index.bucket_cap, index.candidate_cap, index.min_sketch_agreement)
 
 
-def band_split(part: Partition, bases: tuple[int, int], copies: tuple[np.ndarray, np.ndarray], rules: tuple[IndexRules, IndexRules], count: int) -> list[Table]:
+def band_split(part: PartitionIndex, bases: tuple[int, int], copies: tuple[np.ndarray, np.ndarray], rules: tuple[IndexRules, IndexRules], count: int) -> list[Table]:
     """Map side of the LSH shuffle: (kind, 32-bit band key, item id, set size) of every band of
     every item that is not an exact copy (`copies`: local rows per kind)."""
     tables = []
@@ -288,7 +293,7 @@ def route(table: Table, column: str, offsets: tuple[np.ndarray, np.ndarray]) -> 
     return split(table, partition_of(table[column], table["kind"], offsets), len(offsets[0]) - 1)
 
 
-def attach_sets(part: Partition, bases: tuple[int, int], offsets: tuple[np.ndarray, np.ndarray], *pieces: Table) -> list[Table]:
+def attach_sets(part: PartitionIndex, bases: tuple[int, int], offsets: tuple[np.ndarray, np.ndarray], *pieces: Table) -> list[Table]:
     """First verification hop, at the partition of the earlier items: merge the pieces' pairs
     (adding up their shared bands), join the earlier item's set and b-bit sketch (the low byte of
     each signature value), then route the pairs to the partitions of the later items."""
@@ -304,7 +309,7 @@ def attach_sets(part: Partition, bases: tuple[int, int], offsets: tuple[np.ndarr
     return route(Table.concat(joined), "item", offsets)
 
 
-def verify_pairs(part: Partition, bases: tuple[int, int], rules: tuple[IndexRules, IndexRules] | None, *pieces: Table) -> Table:
+def verify_pairs(part: PartitionIndex, bases: tuple[int, int], rules: tuple[IndexRules, IndexRules] | None, *pieces: Table) -> Table:
     """Second hop, at the partition of the later items. With `rules`, as the index does: drop
     pairs whose b-bit sketches agree too little, keep per item the `candidate_cap` pairs sharing
     the most bands (then the earliest), and keep those whose exact Jaccard reaches the threshold.
@@ -332,15 +337,15 @@ def verify_pairs(part: Partition, bases: tuple[int, int], rules: tuple[IndexRule
     return Table.concat(verified)
 
 
-def lookup(part: Partition, bases: tuple[int, int], paragraphs: np.ndarray, documents: np.ndarray) -> tuple[list[str], np.ndarray, list[str]]:
+def lookup(part: PartitionIndex, bases: tuple[int, int], paragraphs: np.ndarray, documents: np.ndarray) -> tuple[list[str], np.ndarray, list[str]]:
     """Document ids and line numbers of paragraph items, and document ids of document items."""
-    def doc_of(kind: int, ids: np.ndarray) -> list[Document]:
-        where = part.items[kind].where[ids - bases[kind]]
-        return [part.batches[b][0][d] for b, d in where[:, :2]]
-
     paragraph_where = part.items[PARAGRAPHS].where[paragraphs - bases[PARAGRAPHS]]
-    lines = np.array([doc.lines[k].number for doc, k in zip(doc_of(PARAGRAPHS, paragraphs), paragraph_where[:, 2])], dtype=np.int64)
-    return [doc.id for doc in doc_of(PARAGRAPHS, paragraphs)], lines, [doc.id for doc in doc_of(DOCUMENTS, documents)]
+    document_where = part.items[DOCUMENTS].where[documents - bases[DOCUMENTS]]
+    return (
+        [part.ids[b][d] for b, d in paragraph_where[:, :2].tolist()],
+        paragraph_where[:, 3],
+        [part.ids[b][d] for b, d in document_where.tolist()],
+    )
 
 
 @dataclass(slots=True)
@@ -352,46 +357,24 @@ class Flags:
     document_rows: np.ndarray  # one entry per near-duplicate pair, in (item, other) order
     document_refs: list[dict[str, Any]]
 
-
-class ModelsPlugin(WorkerPlugin):
-    """Loads the topic and stance models once per worker (a Dask worker plugin)."""
-
-    def __init__(self, models_dir: Path | None) -> None:
-        self.models_dir = models_dir
-        self.models = None
-
-    def setup(self, worker: Any) -> None:  # noqa: ARG002 - the plugin protocol passes the worker
-        self.models = load_models(self.models_dir)
+    def apply(self, part: PreparedPartition) -> None:
+        """Flag the partition's records (or documents), batch by batch, as the local engine's
+        `BatchMatches` flags a batch."""
+        paragraphs, documents = part.where[PARAGRAPHS][self.paragraph_rows], part.where[DOCUMENTS][self.document_rows]
+        for b, (batch, _, _) in enumerate(part.batches):
+            rows, near = np.flatnonzero(paragraphs[:, 0] == b), np.flatnonzero(documents[:, 0] == b)
+            BatchMatches(
+                paragraphs[rows, 1], paragraphs[rows, 2], paragraphs[rows, 3], [self.paragraph_refs[i] for i in rows],
+                [(int(documents[i, 1]), self.document_refs[i]) for i in near],
+            ).apply(batch)
 
 
 def finish_partition(
-    part: Partition, flags: Flags | None, options: RunOptions, plugin: str | None
+    batches: list[tuple[list[Document], list[ErrorRecord], int]], options: RunOptions
 ) -> list[tuple[list[EncodedRecord], list[ErrorRecord], int]]:
-    """Apply the dedup flags, classify each batch (as the local engine: a failing batch is retried
-    document by document), and return the batches' output records."""
-    if flags is not None:
-        where = part.items[PARAGRAPHS].where
-        for row, ref in zip(flags.paragraph_rows, flags.paragraph_refs):
-            b, d, k = where[row]
-            part.batches[b][0][d].lines[k].duplicate_of = ref
-        near: dict[tuple[int, int], list[dict[str, Any]]] = {}
-        for row, ref in zip(flags.document_rows, flags.document_refs):
-            b, d, _ = part.items[DOCUMENTS].where[row]
-            near.setdefault((int(b), int(d)), []).append(ref)
-        for (b, d), refs in near.items():
-            part.batches[b][0][d].near_duplicates = refs
-    models = get_worker().plugins[plugin].models if plugin is not None else None
-    finished = []
-    for docs, errors, n_items in part.batches:
-        errors = list(errors)  # the partition stays intact should Dask rerun this task
-        if models is not None:
-            # One thread (CLASSIFY_THREADS): Dask already runs one task per worker core (threads_per_worker=1).
-            docs = guarded(
-                "classify", lambda chunk: classify_documents(chunk, models, options.target, options.drop_duplicates, CLASSIFY_THREADS), docs, errors
-            )
-        records = [record for _, record in encode_records(docs, options.drop_duplicates, errors)]
-        finished.append((records, errors, n_items))
-    return finished
+    """With --drop-duplicates: classify and encode a partition's flagged documents (`finish_batch`)."""
+    models = worker_models(options.models_dir) if "classify" in options.stages else None
+    return [(finish_batch(docs, None, errors, None, models, options), errors, n_items) for docs, errors, n_items in batches]
 
 
 # --- the client ----------------------------------------------------------------------------------
@@ -512,15 +495,35 @@ class _Dedup:
         return flags
 
 
-def _corpus_line_counts(client: Any, data: list[Any], inputs: list[str], options: RunOptions) -> Any:
+def _stream(client: Any, partitions: Iterable[list[Batch | JsonlSlice]], task: Callable[[list[Any]], Any], window: int) -> Iterator[Any]:
+    """`task`'s futures over the partitions, in order, each partition's batches scattered to the
+    cluster just before its task is submitted: the caller waits on each future it is given, and
+    no more than `window` partitions are on the cluster at a time, whatever the corpus size."""
+    in_flight: deque[Any] = deque()
+    for batches in partitions:
+        # Unique keys (no hashing of the data): partitions of two runs on one scheduler never alias.
+        in_flight.append(task(client.scatter(batches, hash=False)))
+        if len(in_flight) >= window:
+            yield in_flight.popleft()
+    yield from in_flight
+
+
+def _corpus_line_counts(client: Any, partitions: Callable[[], Iterator[list[Batch | JsonlSlice]]], inputs: list[str], options: RunOptions, window: int) -> Any:
     """A future of the corpus's repeated lines (as `classify.pipeline.count_corpus_lines` finds
-    them, through a shuffle on line keys: no node holds every line's count), or None when
-    repetition is counted per batch."""
-    if "clean" not in options.stages or options.repetition != "corpus" or "-" in inputs or not data:
+    them, in a first pass over the inputs, through a shuffle on line keys: no node holds every
+    line's count), or None when repetition is counted per batch or stdin cannot be read twice."""
+    if "clean" not in options.stages or options.repetition != "corpus" or "-" in inputs:
         return None
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    reducers = max(1, min(len(data), 2 * workers))
-    splits = [client.submit(line_count_split, d, reducers, options.read, pure=False) for d in data]
+    reducers = 2 * window
+    splits = []
+    count = partial(client.submit, line_count_split, parts=reducers, options=options.read, pure=False)
+    for future in _stream(client, partitions(), count, window):
+        # Wait without fetching the result, which stays on its worker (Future.exception blocks until done).
+        if (error := future.exception()) is not None:
+            raise error
+        splits.append(future)
+    if not splits:
+        return None
     pieces = _exchange(client, splits)
     min_count = options.clean.min_source_repeats
     return client.submit(join_line_counts, *[client.submit(repeated_lines, *p, min_count=min_count) for p in pieces.values()])
@@ -543,42 +546,74 @@ def run_dask(
     single-threaded worker processes for the run. partition_batches: batches of
     `options.batch_size` documents per Dask partition. Not supported here: a persistent dedup
     index (`options.index_path`) and resuming (the run is one Dask computation).
+
+    Memory stays bounded but for the dedup items: the inputs stream to the cluster a few
+    partitions at a time (twice when repetition is counted over the corpus: once to count, once
+    to process), and each partition's records come back to a scratch file of this process
+    (in the temporary directory, $TMPDIR) as soon as its workers are done with them; the records
+    are flagged and written, in input order, once the dedup shuffles have run.
     """
     if options.index_path is not None:
         raise ValueError("the Dask engine does not use a persistent dedup index; run with the local engine")
     inputs = [str(item) for item in inputs]
     if "classify" in options.stages:
         load_models(options.models_dir)  # fail fast, as the local engine does, before any worker starts
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0")
+    cluster = None
+    if scheduler is None:
+        # Our own cluster lives for one batch run: no dashboard profiles, whose stack sampling
+        # every 10 ms cost the workers about a tenth of their time.
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0")
     client = Client(scheduler or cluster, set_as_default=False)
-    plugin = None
     try:
-        if "classify" in options.stages:
-            plugin = f"classify-models-{options.models_dir}"
-            client.register_plugin(ModelsPlugin(options.models_dir), name=plugin)
-        partitions = batched(batched(read_documents(inputs, options.read), options.batch_size), partition_batches)
-        # Unique keys (no hashing of the data): partitions of two runs on one scheduler never alias.
-        data = [client.scatter(batches, hash=False) for batches in partitions]
-        counts = _corpus_line_counts(client, data, inputs, options)
-        parts = [client.submit(prepare_partition, d, options, counts, pure=False) for d in data]
-        del data
-        flags = _Dedup(client, parts, options).flags() if "dedup" in options.stages and parts else [None] * len(parts)
-        finished = [client.submit(finish_partition, p, f, options, plugin) for p, f in zip(parts, flags)]
-        del parts
-        summary = RunSummary()
-        with open_writer(output, fmt) as documents, JsonlWriter(errors_output) as errors:
-            for future in finished:
-                for records, batch_errors, _ in future.result():
-                    summary.add(records, batch_errors)
-                    documents.write(records)
-                    write_errors(errors, batch_errors)
-                    if on_batch:
-                        on_batch(records, batch_errors)
-                future.release()
-        return summary
+        window = 2 * max(1, len(client.scheduler_info().get("workers", {})))
+
+        def partitions() -> Iterator[list[Batch | JsonlSlice]]:
+            # The workers of our own LocalCluster see this machine's files: as the local engine's
+            # workers, they read plain JSONL batches themselves (`JsonlSlice`s), so this process
+            # neither parses nor ships those documents. A remote cluster's workers are sent documents.
+            if scheduler is None:
+                return batched(read_batches(inputs, options.read, options.batch_size), partition_batches)
+            return batched(batched(read_documents(inputs, options.read), options.batch_size), partition_batches)
+
+        counts = _corpus_line_counts(client, partitions, inputs, options, window)
+        with tempfile.TemporaryFile(prefix="classify-dask-") as scratch:
+            offsets, index = [], []
+            prepare = partial(client.submit, prepare_partition, options=options, counts=counts, pure=False)
+            for future in _stream(client, partitions(), prepare, window):
+                index.append(client.submit(getitem, future, 1))
+                offsets.append(scratch.tell())
+                pickle.dump(client.submit(getitem, future, 0).result(), scratch, protocol=pickle.HIGHEST_PROTOCOL)
+            del counts
+            flags = [None] * len(offsets)
+            if "dedup" in options.stages and index:
+                flags = _Dedup(client, index, options).flags()
+            del index  # the workers' dedup items
+
+            def flagged() -> Iterator[PreparedPartition]:
+                for offset, partition_flags in zip(offsets, flags):
+                    scratch.seek(offset)
+                    part = pickle.load(scratch)
+                    if partition_flags is not None:
+                        partition_flags.apply(part)
+                    yield part
+
+            if encodes_in_worker(options):
+                finished = (part.batches for part in flagged())
+            else:  # the documents go back to the workers to be classified and encoded
+                finish = partial(client.submit, finish_partition, options=options, pure=False)
+                finished = (future.result() for future in _stream(client, (part.batches for part in flagged()), finish, window))
+            summary = RunSummary()
+            with open_writer(output, fmt) as documents, JsonlWriter(errors_output) as errors:
+                for batches in finished:
+                    for records, batch_errors, _ in batches:
+                        summary.add(records, batch_errors)
+                        documents.write(records)
+                        write_errors(errors, batch_errors)
+                        if on_batch:
+                            on_batch(records, batch_errors)
+            return summary
     finally:
-        if plugin is not None and scheduler:
-            client.unregister_worker_plugin(plugin)
         client.close()
         if cluster is not None:
             cluster.close()

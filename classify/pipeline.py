@@ -32,7 +32,7 @@ from classify.dedup.minhash import MinHasher
 from classify.dedup.stage import BatchItems, batch_items
 from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
-from classify.models import ModelBundle, classify_documents, load_models
+from classify.models import ModelBundle, classify_documents, default_models_dir, load_models
 from classify.readers import Batch, JsonlSlice, ReadOptions, read_batch, read_batches
 from classify.writers import AtomicFile, EncodedRecord
 
@@ -198,10 +198,18 @@ def shared_counts(counts: SourceLineCounts | None) -> Iterator[SharedCounts | No
         yield SharedCounts(str(path), uuid.uuid4().hex)
 
 
+def worker_models(directory: Path | None) -> ModelBundle:
+    """The models, loaded once per worker process and reloaded when their files change: a
+    long-lived worker (joblib's reusable pool, a Dask cluster) must not keep models retrained since."""
+    directory = Path(directory) if directory is not None else default_models_dir()
+    files = [directory / task / name for task in ("topic", "stance") for name in ("model.json", "model.npz")]
+    stamp = tuple((stat.st_mtime_ns, stat.st_size) for stat in (f.stat() for f in files if f.exists()))
+    return _load_worker_models(str(directory), stamp)
+
+
 @lru_cache(maxsize=2)
-def worker_models(directory: str | None) -> ModelBundle:
-    """The models, loaded once per worker process (a read-only cache keyed by directory)."""
-    return load_models(Path(directory) if directory else None)
+def _load_worker_models(directory: str, stamp: tuple) -> ModelBundle:  # noqa: ARG001 - stamp: part of the cache key
+    return load_models(Path(directory))
 
 
 def encodes_in_worker(options: RunOptions) -> bool:
@@ -228,16 +236,16 @@ def sketch_batch(docs: list[Document], options: DedupOptions) -> tuple[list[Docu
 
 
 def prepare_in_worker(
-    batch: Batch | JsonlSlice, options: RunOptions, counts: SharedCounts | None = None
+    batch: Batch | JsonlSlice, options: RunOptions, counts: SharedCounts | SourceLineCounts | None = None
 ) -> tuple[list[EncodedRecord] | list[Document], list[ErrorRecord], int, BatchItems | None]:
     """All of a batch's work that needs no corpus-wide state, for a worker process: `prepare_batch`,
     classification, the records' encoding and the dedup sketch (shingles and signatures: the
     costly, stateless part of dedup), in the order of the returned batch: the records, or the
     documents themselves, unclassified, when not `encodes_in_worker`. The sketch is None without dedup."""
-    docs, errors, n_items = prepare_batch(batch, options, counts.load() if counts else None)
+    docs, errors, n_items = prepare_batch(batch, options, counts.load() if isinstance(counts, SharedCounts) else counts)
     finishes = encodes_in_worker(options)
     if finishes and "classify" in options.stages:
-        models = worker_models(str(options.models_dir) if options.models_dir else None)
+        models = worker_models(options.models_dir)
         docs = guarded(
             "classify", lambda chunk: classify_documents(chunk, models, options.target, False, CLASSIFY_THREADS), docs, errors
         )
@@ -262,8 +270,7 @@ def deduplicate(
 
     def flag(chunk: list) -> list:
         chunk_items = items if chunk is batch else items.of_document(next(k for k, x in enumerate(batch) if x is chunk[0]))
-        matches = dedup.match(chunk_items, [x.id for x in chunk])
-        matches.apply_to_records(chunk) if isinstance(chunk[0], EncodedRecord) else matches.apply(chunk)
+        dedup.match(chunk_items, [x.id for x in chunk]).apply(chunk)
         return chunk
 
     return guarded("dedup", flag, batch, errors) if batch else batch

@@ -165,3 +165,26 @@ def test_missing_models_fail_before_any_work(tmp_path, scheduler):
 def test_persistent_index_is_refused(tmp_path, scheduler):
     with pytest.raises(ValueError, match="index"):
         run_dask([SEEDS], tmp_path / "o.jsonl", tmp_path / "e.jsonl", RunOptions(index_path=tmp_path / "i.npz"), scheduler=scheduler)
+
+
+class _CountingClient:
+    """Stands in for a Dask client: counts the partitions handed to the cluster."""
+
+    def __init__(self) -> None:
+        self.scattered = 0
+
+    def scatter(self, data, hash=True):  # noqa: A002 - Client.scatter's own argument name
+        self.scattered += 1
+        return data
+
+
+def test_stream_keeps_at_most_window_partitions_on_the_cluster():
+    """The inputs reach the cluster as they are consumed: never more than `window` partitions ahead."""
+    from classify.distributed import _stream
+
+    client, consumed = _CountingClient(), 0
+    for future in _stream(client, ([n] for n in range(10)), lambda data: data, window=3):
+        assert future == [consumed]  # in input order
+        assert client.scattered - consumed <= 3
+        consumed += 1
+    assert consumed == client.scattered == 10

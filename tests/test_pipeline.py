@@ -245,3 +245,22 @@ def test_records_survive_the_trip_to_a_worker_and_back():
     back, back_error = pickle.loads(pickle.dumps((doc, error)))
     assert back == doc and back.to_record() == doc.to_record()
     assert back_error == error
+
+
+def test_worker_models_reload_when_their_files_change(tmp_path):
+    """Workers outlive a run (joblib's reusable pool, a Dask cluster): models retrained in the same
+    directory since must be reloaded, while unchanged ones are loaded once."""
+    import os
+    import shutil
+
+    from classify.models import default_models_dir
+    from classify.pipeline import worker_models
+
+    models = tmp_path / "models"
+    for task in ("topic", "stance"):
+        shutil.copytree(default_models_dir() / task, models / task)
+    first = worker_models(models)
+    assert worker_models(models) is first
+    stamp = (models / "stance" / "model.npz").stat().st_mtime_ns + 10**9
+    os.utime(models / "stance" / "model.npz", ns=(stamp, stamp))
+    assert worker_models(models) is not first

@@ -134,34 +134,33 @@ class Deduplicator:
             (int(item_doc[item]) - first_doc, {"doc_id": self.document_ids[int(item_doc[other])], "jaccard": round(float(jaccard), 4)})
             for item, other, jaccard in zip(document_matches.item, document_matches.other, document_matches.jaccard)
         ]
-        return BatchMatches(items, duplicated, refs, near)
+        return BatchMatches(items.doc_of[duplicated], items.position[duplicated], items.line_number[duplicated], refs, near)
 
 
 @dataclass(slots=True)
 class BatchMatches:
-    """What `Deduplicator.match` found in a batch: the paragraph items (`items` rows `duplicated`)
-    that duplicate an earlier paragraph, `refs` saying where it is, and the near-duplicate document
-    pairs as (document's index in the batch, {"doc_id": earlier document, "jaccard": ...})."""
+    """What the dedup stage found in a batch: the paragraphs that duplicate an earlier one (their
+    document's index in the batch `doc_of`, their line's index in `doc.lines` `position` and its
+    `Line.number` `line_number`), `refs` saying where each earlier copy is, and the near-duplicate
+    document pairs as (document's index in the batch, {"doc_id": earlier document, "jaccard": ...})."""
 
-    items: BatchItems
-    duplicated: np.ndarray
+    doc_of: np.ndarray
+    position: np.ndarray
+    line_number: np.ndarray
     refs: list[DuplicateRef]
     near: list[tuple[int, dict]]
 
-    def apply(self, docs: list[Document]) -> None:
-        """Flag the batch's documents: `line.duplicate_of`, `doc.near_duplicates`."""
-        for i, ref in zip(self.duplicated.tolist(), self.refs):
-            docs[self.items.doc_of[i]].lines[self.items.position[i]].duplicate_of = ref
+    def apply(self, batch: list) -> None:
+        """Flag the batch: on documents `line.duplicate_of` and `doc.near_duplicates`; on output
+        records (`classify.writers.EncodedRecord`) their `duplicates` (`DuplicateRef.to_record`)
+        and `near_duplicates`."""
+        for d, k, line, ref in zip(self.doc_of.tolist(), self.position.tolist(), self.line_number.tolist(), self.refs):
+            if isinstance(batch[d], Document):
+                batch[d].lines[k].duplicate_of = ref
+            else:
+                batch[d].duplicates.append(ref.to_record(line))
         for d, pair in self.near:
-            docs[d].near_duplicates.append(pair)
-
-    def apply_to_records(self, records: list) -> None:
-        """The same flags on the batch's output records (`classify.writers.EncodedRecord`), in the
-        record's own form (`DuplicateRef.to_record`)."""
-        for i, ref in zip(self.duplicated.tolist(), self.refs):
-            records[self.items.doc_of[i]].duplicates.append(ref.to_record(int(self.items.line_number[i])))
-        for d, pair in self.near:
-            records[d].near_duplicates.append(pair)
+            batch[d].near_duplicates.append(pair)
 
 
 @dataclass(slots=True)
