@@ -7,7 +7,7 @@ documents), a few partitions at a time. The steps:
 1. per partition, on a worker, what the local engine's workers do (`prepare_in_worker`):
    cleaning, language identification, classification, the records' encoding, and the shingle
    sets and MinHash signatures of paragraphs and documents. The records go back to the client,
-   which keeps them in a scratch file; the worker keeps only the sets and signatures;
+   which keeps them in a scratch file; the worker keeps only the sets, band keys and sketches;
 2. exact copies: a shuffle on set fingerprints; in each fingerprint group the first item in
    input order is the original, and a later item is its copy when step 4 finds the sets equal;
 3. near copies: a shuffle on LSH band keys of the items that are not copies; each bucket, sorted
@@ -35,6 +35,7 @@ its table by destination, each destination gathers its pieces), so no node holds
 
 from __future__ import annotations
 
+import math
 import pickle
 import tempfile
 from collections import deque
@@ -50,7 +51,7 @@ import numpy as np
 from distributed import Client, LocalCluster
 
 from classify.clean.repetition import SourceLineCounts
-from classify.dedup import Deduplicator
+from classify.dedup import Deduplicator, DedupOptions
 from classify.dedup.index import ID_DTYPE, NearDuplicateIndex, _Forest, earlier_in_batch, pair_jaccard, set_fingerprints
 from classify.dedup.minhash import band_keys
 from classify.dedup.shingles import ShingleSets
@@ -118,13 +119,21 @@ def _piece_sizes(pieces: list[Table]) -> list[int]:
 
 @dataclass(slots=True)
 class ItemSets:
-    """The items of one index in one partition, in input order: sets, signatures, and where each
-    comes from: (batch, document in the batch, line's index in `doc.lines`, line number) for
-    paragraphs, (batch, document in the batch) for documents."""
+    """The items of one index in one partition, in input order: sets, what the shuffles need of
+    their signatures (the 32-bit LSH band keys and the b-bit sketch: each banded value's low byte,
+    a third of the signature's size together), and where each item comes from: (batch, document
+    in the batch, line's index in `doc.lines`, line number) for paragraphs, (batch, document in the
+    batch) for documents."""
 
     sets: ShingleSets
-    signatures: np.ndarray
+    keys: np.ndarray  # (n, bands) uint32
+    sketch: np.ndarray  # (n, bands * rows) uint8
     where: np.ndarray  # int64, one row per item
+
+    @classmethod
+    def of(cls, sets: ShingleSets, signatures: np.ndarray, rule: IndexRules, where: np.ndarray) -> ItemSets:
+        keys = band_keys(signatures, rule.bands, rule.rows).astype(np.uint32)
+        return cls(sets, keys, signatures[:, : rule.bands * rule.rows].astype(np.uint8), where)
 
 
 @dataclass(slots=True)
@@ -157,15 +166,18 @@ def prepare_partition(
     if "dedup" not in options.stages:
         return PreparedPartition(done, None), None
     sketches = [(b, items) for b, (*_, items) in enumerate(prepared)]
-    paragraphs = ItemSets(
+    rules = index_rules(options.dedup)
+    paragraphs = ItemSets.of(
         concat_sets([items.sets for _, items in sketches]),
         np.concatenate([items.signatures for _, items in sketches]),
+        rules[PARAGRAPHS],
         np.concatenate([np.stack((np.full(len(items.doc_of), b), items.doc_of, items.position, items.line_number), axis=1)
                         for b, items in sketches]).astype(np.int64).reshape(-1, 4),
     )
-    documents = ItemSets(
+    documents = ItemSets.of(
         concat_sets([items.doc_sets for _, items in sketches]),
         np.concatenate([items.doc_signatures for _, items in sketches]),
+        rules[DOCUMENTS],
         np.concatenate([np.stack((np.full(len(items.with_text), b), items.with_text), axis=1)
                         for b, items in sketches]).astype(np.int64).reshape(-1, 2),
     )
@@ -233,6 +245,12 @@ class IndexRules:
         return cls(index.threshold, index.bands, index.rows, index.bucket_cap, index.candidate_cap, index.min_sketch_agreement)
 
 
+def index_rules(options: DedupOptions) -> tuple[IndexRules, IndexRules]:
+    """The rules of the paragraph and the document index, read off an empty local `Deduplicator`."""
+    local = Deduplicator(options)
+    return IndexRules.of(local.paragraphs), IndexRules.of(local.documents)
+
+
 def band_split(part: PartitionIndex, bases: tuple[int, int], copies: tuple[np.ndarray, np.ndarray], rules: tuple[IndexRules, IndexRules], count: int) -> list[Table]:
     """Map side of the LSH shuffle: (kind, 32-bit band key, item id, set size) of every band of
     every item that is not an exact copy (`copies`: local rows per kind)."""
@@ -240,7 +258,7 @@ def band_split(part: PartitionIndex, bases: tuple[int, int], copies: tuple[np.nd
     for kind in KINDS:
         items, bands = part.items[kind], rules[kind].bands
         fresh = np.setdiff1d(np.arange(len(items.sets)), copies[kind])
-        keys = band_keys(items.signatures[fresh], bands, rules[kind].rows).ravel().astype(np.uint32)
+        keys = items.keys[fresh].ravel()
         tables.append(Table({
             "kind": np.full(len(keys), kind, dtype=np.int8),
             "key": keys,
@@ -303,7 +321,7 @@ def attach_sets(part: PartitionIndex, bases: tuple[int, int], offsets: tuple[np.
         rows = np.flatnonzero(table["kind"] == kind)
         pairs = _count_pairs(kind, table["item"][rows], table["other"][rows], table["bands"][rows])
         local = pairs["other"] - bases[kind]
-        pairs.columns["sketch"] = part.items[kind].signatures[local].astype(np.uint8)
+        pairs.columns["sketch"] = part.items[kind].sketch[local]
         pairs.sets = part.items[kind].sets.select(local)
         joined.append(pairs)
     return route(Table.concat(joined), "item", offsets)
@@ -321,8 +339,7 @@ def verify_pairs(part: PartitionIndex, bases: tuple[int, int], rules: tuple[Inde
         local = pairs["item"] - bases[kind]
         if rules is not None:
             rule = rules[kind]
-            ours = part.items[kind].signatures[local, : rule.bands * rule.rows].astype(np.uint8)
-            agreement = (ours == pairs["sketch"][:, : rule.bands * rule.rows]).sum(axis=1)
+            agreement = (part.items[kind].sketch[local] == pairs["sketch"]).sum(axis=1)
             pairs = pairs.take(np.flatnonzero(agreement >= rule.min_sketch_agreement))
             pairs = pairs.take(np.lexsort((pairs["other"], -pairs["bands"], pairs["item"])))
             rank = np.arange(len(pairs)) - np.searchsorted(pairs["item"], pairs["item"], "left")
@@ -404,13 +421,15 @@ class _Dedup:
 
     def __init__(self, client: Any, parts: list[Any], options: RunOptions) -> None:
         self.client, self.parts = client, parts
-        local = Deduplicator(options.dedup)  # empty: only its indexes' matching rules are used
-        self.rules = (IndexRules.of(local.paragraphs), IndexRules.of(local.documents))
+        self.rules = index_rules(options.dedup)
         counts = np.array(client.gather([client.submit(item_counts, p) for p in parts]), dtype=np.int64).reshape(-1, 2)
         self.offsets = tuple(np.concatenate(([0], np.cumsum(counts[:, kind]))) for kind in KINDS)
         self.bases = [(int(self.offsets[0][p]), int(self.offsets[1][p])) for p in range(len(parts))]
         workers = max(1, len(client.scheduler_info().get("workers", {})))
-        self.reducers = max(1, min(len(parts), 2 * workers))
+        # A reducer gathers 1/reducers of the corpus's band entries: with sqrt(partitions)
+        # reducers its task grows as the square root of the corpus, and the exchanges' piece
+        # count (partitions x reducers) stays far below the square of the partitions.
+        self.reducers = max(1, min(len(parts), max(2 * workers, math.isqrt(len(parts)))))
 
     def _verify(self, pairs: list[Any], rules: tuple[IndexRules, IndexRules] | None) -> Table:
         """Verify candidate pairs (futures of tables of kind, item, other, bands) at the sets."""

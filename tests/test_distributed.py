@@ -137,13 +137,14 @@ def test_synthetic_corpus_identical(tmp_path, scheduler):
 
 def test_dedup_only_low_cap_and_drop_duplicates_identical(tmp_path, scheduler):
     """A bucket cap of 1 and a lower threshold make the bucket rules matter; the dedup-only prefix
-    and dropping duplicates take other paths through both engines."""
+    and dropping duplicates take other paths through both engines. Small partitions (about 50)
+    give the shuffles more reducers (sqrt of the partitions) than the 2 per worker of the others."""
     inputs = synthetic_corpus(tmp_path, n_docs=200, seed=11)
     options = RunOptions(
-        dedup=DedupOptions(threshold=0.6, document_threshold=0.5, bucket_cap=1), batch_size=8,
+        dedup=DedupOptions(threshold=0.6, document_threshold=0.5, bucket_cap=1), batch_size=4,
         drop_duplicates=True, stages=("clean", "dedup"),
     )
-    local, dask = both_engines(tmp_path, inputs, options, scheduler=scheduler, partition_batches=2)
+    local, dask = both_engines(tmp_path, inputs, options, scheduler=scheduler, partition_batches=1)
     assert dask["output"] == local["output"]
     assert dask["errors"] == local["errors"]
 
