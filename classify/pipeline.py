@@ -32,7 +32,7 @@ from classify.dedup.minhash import MinHasher
 from classify.dedup.stage import BatchItems, batch_items
 from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
-from classify.models import ModelBundle, classify_documents, default_models_dir, load_models
+from classify.models import ModelBundle, classify_documents, default_models_dir, load_models, model_files
 from classify.readers import Batch, JsonlSlice, ReadOptions, read_batch, read_batches
 from classify.writers import AtomicFile, EncodedRecord
 
@@ -202,8 +202,7 @@ def worker_models(directory: Path | None) -> ModelBundle:
     """The models, loaded once per worker process and reloaded when their files change: a
     long-lived worker (joblib's reusable pool, a Dask cluster) must not keep models retrained since."""
     directory = Path(directory) if directory is not None else default_models_dir()
-    files = [directory / task / name for task in ("topic", "stance") for name in ("model.json", "model.npz")]
-    stamp = tuple((stat.st_mtime_ns, stat.st_size) for stat in (f.stat() for f in files if f.exists()))
+    stamp = tuple((stat.st_mtime_ns, stat.st_size) for stat in (f.stat() for f in model_files(directory) if f.exists()))
     return _load_worker_models(str(directory), stamp)
 
 

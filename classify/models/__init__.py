@@ -5,7 +5,7 @@
     classify_documents(docs, bundle, target="ОДКБ")
 """
 
-from classify.models.bundle import ModelBundle, classify_documents, default_models_dir, load_models
+from classify.models.bundle import ModelBundle, classify_documents, default_models_dir, load_models, model_files
 from classify.models.model import ModelError, TextModel
 from classify.models.training import cross_validate, evaluate, train
 
@@ -18,5 +18,6 @@ __all__ = [
     "default_models_dir",
     "evaluate",
     "load_models",
+    "model_files",
     "train",
 ]

@@ -15,6 +15,7 @@ from classify.models.model import ModelError, TextModel
 from classify.models.sentences import leading_count, split_sentences
 from classify.models.stance import aggregate, mark_target, target_pattern
 
+BUNDLE_TASKS = ("topic", "stance")  # a bundle's models, each in the subdirectory of its task
 TOP_K = 3
 EVIDENCE_SENTENCES = 3
 MAX_STANCE_SENTENCES = 60  # per document: bounds the cost of very long pages
@@ -40,6 +41,11 @@ class ModelBundle:
     directory: Path
 
 
+def model_files(directory: Path) -> list[Path]:
+    """The files `load_models(directory)` reads: what a cache of loaded models must watch."""
+    return [path for task in BUNDLE_TASKS for path in TextModel.files(directory / task)]
+
+
 def load_models(directory: Path | None = None) -> ModelBundle:
     """Load `directory/topic` and `directory/stance`; raises `ModelError` saying what is wrong."""
     directory = Path(directory) if directory is not None else default_models_dir()
@@ -47,7 +53,7 @@ def load_models(directory: Path | None = None) -> ModelBundle:
         raise ModelError(
             f"models directory {directory} does not exist (set CLASSIFY_MODELS or run `python models/build.py`)"
         )
-    topic, stance = TextModel.load(directory / "topic"), TextModel.load(directory / "stance")
+    topic, stance = (TextModel.load(directory / task) for task in BUNDLE_TASKS)
     if topic.task != "topic" or stance.task != "stance":
         raise ModelError(f"{directory}: topic/ holds a {topic.task} model, stance/ a {stance.task} model")
     return ModelBundle(topic, stance, directory)

@@ -120,7 +120,8 @@ class TextModel:
         directory.mkdir(parents=True, exist_ok=True)
         arrays = self.classifier.to_arrays()
         arrays["idf"] = self.idf.astype(np.float16)
-        write_npz(directory / "model.npz", arrays)
+        meta_path, array_path = self.files(directory)
+        write_npz(array_path, arrays)
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -140,11 +141,16 @@ class TextModel:
             },
             **self.info,
         }
-        (directory / "model.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    @staticmethod
+    def files(directory: Path) -> tuple[Path, Path]:
+        """The model's two files in `directory`: its metadata (JSON) and its arrays (npz)."""
+        return directory / "model.json", directory / "model.npz"
 
     @classmethod
     def load(cls, directory: Path) -> TextModel:
-        meta_path, array_path = directory / "model.json", directory / "model.npz"
+        meta_path, array_path = cls.files(directory)
         for path in (meta_path, array_path):
             if not path.is_file():
                 raise ModelError(f"model file {path} is missing (rebuild with `python models/build.py`)")
