@@ -59,7 +59,7 @@ from classify.dedup.stage import BatchMatches
 from classify.document import Document, DuplicateRef, ErrorRecord
 from classify.models import load_models
 from classify.pipeline import (
-    Batch, RunOptions, RunSummary, batched, count_batch_lines, encodes_in_worker, finish_batch, prepare_in_worker, worker_models,
+    Batch, RunOptions, RunSummary, batched, count_batch_lines, counts_over_corpus, encodes_in_worker, finish_batch, prepare_in_worker, worker_models,
 )
 from classify.readers import JsonlSlice, ReadOptions, read_batches, read_documents
 from classify.writers import EncodedRecord, JsonlWriter, open_writer, write_errors
@@ -531,7 +531,7 @@ def _corpus_line_counts(client: Any, partitions: Callable[[], Iterator[list[Batc
     """A future of the corpus's repeated lines (as `classify.pipeline.count_corpus_lines` finds
     them, in a first pass over the inputs, through a shuffle on line keys: no node holds every
     line's count), or None when repetition is counted per batch or stdin cannot be read twice."""
-    if "clean" not in options.stages or options.repetition != "corpus" or "-" in inputs:
+    if not counts_over_corpus(inputs, options):
         return None
     reducers = 2 * window
     splits = []

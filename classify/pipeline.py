@@ -131,12 +131,18 @@ def count_batch_lines(batch: Batch | JsonlSlice, options: ReadOptions) -> Source
     return counts
 
 
+def counts_over_corpus(inputs: list[str], options: RunOptions) -> bool:
+    """Whether the run counts repeated lines in a first pass over the whole corpus: not when
+    repetition is counted per batch, nor when the input (stdin) cannot be read twice."""
+    return "clean" in options.stages and options.repetition == "corpus" and "-" not in inputs
+
+
 def count_corpus_lines(inputs: list[str], options: RunOptions) -> SourceLineCounts | None:
     """The repetition evidence of the whole corpus: every source's line counts from a first pass
     over the inputs (in parallel, merged here), plus those of earlier runs kept with a persistent
     index. None when repetition is counted per batch or the input (stdin) cannot be read twice.
     The counts are complete: the cleaning pass only looks them up."""
-    if "clean" not in options.stages or options.repetition != "corpus" or "-" in inputs:
+    if not counts_over_corpus(inputs, options):
         return None
     parts = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
         delayed(count_batch_lines)(batch, options.read) for batch in read_batches(inputs, options.read, options.batch_size)
