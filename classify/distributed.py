@@ -468,7 +468,7 @@ class _Dedup:
         # when the item joins it, similarity = exact Jaccard with that root.
         forest = _Forest(np.zeros(0, dtype=ID_DTYPE))
         item, other, jaccard = paragraph_edges["item"], paragraph_edges["other"], paragraph_edges["jaccard"]
-        bounds = np.flatnonzero(np.diff(item, prepend=-1, append=-1))
+        bounds = np.append(np.flatnonzero(np.diff(item, prepend=-1)), len(item))  # [0] when no paragraph is flagged
         flagged, canonical, similarity = item[bounds[:-1]], np.zeros(len(bounds) - 1, dtype=np.int64), np.zeros(len(bounds) - 1)
         for n, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
             canonical[n] = root = forest.union(int(item[lo]), other[lo:hi].tolist())

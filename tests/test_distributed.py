@@ -157,6 +157,18 @@ def test_parquet_and_classify_with_drop_duplicates_identical(tmp_path, scheduler
     assert dask["errors"] == local["errors"]
 
 
+def test_corpus_without_any_duplicate_identical(tmp_path, scheduler):
+    """No paragraph and no document has a copy: the flags are empty, the run still completes."""
+    rng = random.Random(5)
+    records = [{"id": f"u{i}", "text": "\n\n".join(sentence(rng, 30) for _ in range(3))} for i in range(12)]
+    corpus = tmp_path / "unique.jsonl"
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    local, dask = both_engines(tmp_path, [corpus], RunOptions(batch_size=4), scheduler=scheduler, partition_batches=1)
+    assert local["summary"].documents == 12 and local["summary"].duplicate_paragraphs == 0
+    assert dask["output"] == local["output"]
+    assert dask["summary"] == local["summary"]
+
+
 def test_missing_models_fail_before_any_work(tmp_path, scheduler):
     with pytest.raises(ModelError):
         run_dask([SEEDS], tmp_path / "o.jsonl", tmp_path / "e.jsonl", RunOptions(models_dir=tmp_path / "none"), scheduler=scheduler)
