@@ -7,16 +7,17 @@ documents), a few partitions at a time. The steps:
 1. per partition, on a worker, what the local engine's workers do (`prepare_in_worker`):
    cleaning, language identification, classification, the records' encoding, and the shingle
    sets and MinHash signatures of paragraphs and documents. The records go back to the client,
-   which keeps them in a scratch file; the worker keeps only the sets, band keys and sketches;
+   which keeps them in a scratch file; the worker keeps only the sets, band keys and sketches,
+   merged into shards of consecutive partitions (the shuffles' tasks grow with the shards);
 2. exact copies: a shuffle on set fingerprints; in each fingerprint group the first item in
    input order is the original, and a later item is its copy when step 4 finds the sets equal;
 3. near copies: a shuffle on LSH band keys of the items that are not copies; each bucket, sorted
    by input order, pairs an item with at most `bucket_cap` earliest items of the bucket before
    it; pairs failing the size bound ``J <= min(|A|,|B|) / max(|A|,|B|)`` are dropped, and each
    pair counts the bands it shares;
-4. verification where the sets live: candidate pairs are routed to the partition holding the
+4. verification where the sets live: candidate pairs are routed to the shard holding the
    earlier item, which adds up their shared bands and joins its set and b-bit sketch to them, then
-   to the partition of the later item, which applies the index's sketch filter and per-item
+   to the shard of the later item, which applies the index's sketch filter and per-item
    candidate cap and computes the exact Jaccard (`pair_jaccard`) with its own set (sets never
    move whole: only those of the earlier items of candidate pairs travel, once per pair);
 5. the client receives only the verified edges and runs the index's union-find over them in input
@@ -67,6 +68,10 @@ from classify.writers import EncodedRecord, JsonlWriter, open_writer, write_erro
 PARAGRAPHS, DOCUMENTS = 0, 1  # the two indexes of the dedup stage ("kinds" of items)
 KINDS = (PARAGRAPHS, DOCUMENTS)
 PARTITION_BATCHES = 4  # batches per Dask partition: 1024 documents at the default batch size
+# Partitions per dedup shard. The shuffles' task count grows with the shards: as pieces of
+# partitions x reducers and, in the verification's second hop, partitions x partitions, the
+# 1M-document run made about a million tasks, and Dask's scheduler stalled under them.
+SHARD_PARTITIONS = 16
 
 
 # --- tables: columns of numpy arrays, optionally with one shingle set per row -------------------
@@ -200,8 +205,22 @@ def join_line_counts(*parts: SourceLineCounts) -> SourceLineCounts:
     return SourceLineCounts.merged(parts, complete=True)
 
 
-def item_counts(part: PartitionIndex) -> tuple[int, int]:
-    return len(part.items[PARAGRAPHS].sets), len(part.items[DOCUMENTS].sets)
+def merge_indexes(*parts: PartitionIndex) -> PartitionIndex:
+    """One shard's index: consecutive partitions' items one after the other (so item ids stay
+    ranges), their batches renumbered as the shard's."""
+    shifts = np.cumsum([0] + [len(p.ids) for p in parts[:-1]])
+    merged = []
+    for kind in KINDS:
+        where = [p.items[kind].where.copy() for p in parts]
+        for w, shift in zip(where, shifts):
+            w[:, 0] += shift
+        merged.append(ItemSets(
+            concat_sets([p.items[kind].sets for p in parts]),
+            np.concatenate([p.items[kind].keys for p in parts]),
+            np.concatenate([p.items[kind].sketch for p in parts]),
+            np.concatenate(where),
+        ))
+    return PartitionIndex((merged[0], merged[1]), [ids for p in parts for ids in p.ids])
 
 
 def fingerprint_split(part: PartitionIndex, bases: tuple[int, int], count: int) -> list[Table]:
@@ -419,31 +438,33 @@ def _gather_table(client: Any, futures: list[Any], columns: tuple[str, ...]) -> 
 class _Dedup:
     """The client's side of the distributed dedup stage over partitions held by the workers."""
 
-    def __init__(self, client: Any, parts: list[Any], options: RunOptions) -> None:
-        self.client, self.parts = client, parts
+    def __init__(self, client: Any, shards: list[Any], counts: np.ndarray, shard_partitions: int, options: RunOptions) -> None:
+        """shards: futures of the `PartitionIndex`es of `shard_partitions` consecutive partitions
+        each; counts: (partitions, 2) paragraph and document items per partition."""
+        self.client, self.shards = client, shards
         self.rules = index_rules(options.dedup)
-        counts = np.array(client.gather([client.submit(item_counts, p) for p in parts]), dtype=np.int64).reshape(-1, 2)
-        self.offsets = tuple(np.concatenate(([0], np.cumsum(counts[:, kind]))) for kind in KINDS)
-        self.bases = [(int(self.offsets[0][p]), int(self.offsets[1][p])) for p in range(len(parts))]
+        # Items are numbered in input order: a partition's (and a shard's) items are one id range.
+        self.partition_offsets = tuple(np.concatenate(([0], np.cumsum(counts[:, kind]))) for kind in KINDS)
+        self.offsets = tuple(np.append(o[:-1][::shard_partitions], o[-1]) for o in self.partition_offsets)
+        self.bases = [(int(self.offsets[0][p]), int(self.offsets[1][p])) for p in range(len(shards))]
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         # A reducer gathers 1/reducers of the corpus's band entries: with sqrt(partitions)
-        # reducers its task grows as the square root of the corpus, and the exchanges' piece
-        # count (partitions x reducers) stays far below the square of the partitions.
-        self.reducers = max(1, min(len(parts), max(2 * workers, math.isqrt(len(parts)))))
+        # reducers its task grows as the square root of the corpus.
+        self.reducers = max(1, min(len(counts), max(2 * workers, math.isqrt(len(counts)))))
 
     def _verify(self, pairs: list[Any], rules: tuple[IndexRules, IndexRules] | None) -> Table:
         """Verify candidate pairs (futures of tables of kind, item, other, bands) at the sets."""
         client = self.client
         routed = _exchange(client, [client.submit(route, t, "other", self.offsets) for t in pairs])
-        attached = [client.submit(attach_sets, self.parts[q], self.bases[q], self.offsets, *pieces) for q, pieces in routed.items()]
+        attached = [client.submit(attach_sets, self.shards[q], self.bases[q], self.offsets, *pieces) for q, pieces in routed.items()]
         routed = _exchange(client, attached)
-        verified = [client.submit(verify_pairs, self.parts[p], self.bases[p], rules, *pieces) for p, pieces in routed.items()]
+        verified = [client.submit(verify_pairs, self.shards[p], self.bases[p], rules, *pieces) for p, pieces in routed.items()]
         return _gather_table(client, verified, ("kind", "item", "other", "bands", "jaccard"))
 
     def edges(self) -> Table:
         """Verified pairs (kind, item, other, bands, jaccard): exact copies, then near copies."""
-        client, parts = self.client, self.parts
-        splits = [client.submit(fingerprint_split, p, b, self.reducers) for p, b in zip(parts, self.bases)]
+        client, shards = self.client, self.shards
+        splits = [client.submit(fingerprint_split, p, b, self.reducers) for p, b in zip(shards, self.bases)]
         candidates = [client.submit(copy_candidates, *pieces) for pieces in _exchange(client, splits).values()]
         copies = self._verify(candidates, None)
         copies = copies.take(np.flatnonzero(copies["jaccard"] == 1.0))
@@ -452,12 +473,12 @@ class _Dedup:
             tuple(copies["item"][(copies["kind"] == kind) & (copy_part == p)] - bases[kind] for kind in KINDS)
             for p, bases in enumerate(self.bases)
         ]
-        splits = [client.submit(band_split, p, b, c, self.rules, self.reducers) for p, b, c in zip(parts, self.bases, local_copies)]
+        splits = [client.submit(band_split, p, b, c, self.rules, self.reducers) for p, b, c in zip(shards, self.bases, local_copies)]
         candidates = [client.submit(bucket_candidates, *pieces, rules=self.rules) for pieces in _exchange(client, splits).values()]
         return Table.concat([copies, self._verify(candidates, self.rules)])
 
     def flags(self) -> list[Flags]:
-        """Per partition: the duplicate flags of its paragraphs and near duplicates of its documents."""
+        """Per partition (not shard): the duplicate flags of its paragraphs and near duplicates of its documents."""
         client, edges = self.client, self.edges()
         # The index's order: by item, then most shared bands, then earliest (a copy has one edge).
         edges = edges.take(np.lexsort((edges["other"], -edges["bands"], edges["item"], edges["kind"])))
@@ -486,7 +507,7 @@ class _Dedup:
         wanted = (np.unique(canonical), np.unique(document_edges["other"]))
         where = [partition_of(ids, np.full(len(ids), kind), self.offsets) for kind, ids in zip(KINDS, wanted)]
         asked = {
-            p: client.submit(lookup, self.parts[p], self.bases[p], wanted[0][where[0] == p], wanted[1][where[1] == p])
+            p: client.submit(lookup, self.shards[p], self.bases[p], wanted[0][where[0] == p], wanted[1][where[1] == p])
             for p in np.union1d(where[0], where[1]).tolist()
         }
         paragraph_name: dict[int, tuple[str, int]] = {}
@@ -496,10 +517,10 @@ class _Dedup:
             document_name.update(zip(wanted[1][where[1] == p].tolist(), document_docs))
 
         # Items are numbered partition by partition, so each partition's share is one slice.
-        paragraph_cut = np.searchsorted(flagged, self.offsets[PARAGRAPHS])
-        document_cut = np.searchsorted(document_edges["item"], self.offsets[DOCUMENTS])
+        paragraph_cut = np.searchsorted(flagged, self.partition_offsets[PARAGRAPHS])
+        document_cut = np.searchsorted(document_edges["item"], self.partition_offsets[DOCUMENTS])
         flags = []
-        for p, bases in enumerate(self.bases):
+        for p, bases in enumerate(zip(*(o[:-1].tolist() for o in self.partition_offsets))):
             mine = slice(paragraph_cut[p], paragraph_cut[p + 1])
             refs = [
                 DuplicateRef(*paragraph_name[int(c)], similarity=round(float(s), 4))
@@ -558,13 +579,15 @@ def run_dask(
     workers: int = 2,
     on_batch: Callable[[list[EncodedRecord], list[ErrorRecord]], None] | None = None,
     partition_batches: int = PARTITION_BATCHES,
+    shard_partitions: int = SHARD_PARTITIONS,
 ) -> RunSummary:
     """`classify.pipeline.run` on a Dask cluster, with the same output.
 
     scheduler: address of a running scheduler; None starts a `LocalCluster` of `workers`
     single-threaded worker processes for the run. partition_batches: batches of
-    `options.batch_size` documents per Dask partition. Not supported here: a persistent dedup
-    index (`options.index_path`) and resuming (the run is one Dask computation).
+    `options.batch_size` documents per Dask partition. shard_partitions: consecutive partitions
+    whose dedup items the shuffles handle as one (merged on a worker). Not supported here: a
+    persistent dedup index (`options.index_path`) and resuming (the run is one Dask computation).
 
     Memory stays bounded but for the dedup items: the inputs stream to the cluster a few
     partitions at a time (twice when repetition is counted over the corpus: once to count, once
@@ -597,17 +620,25 @@ def run_dask(
 
         counts = _corpus_line_counts(client, partitions, inputs, options, window)
         with tempfile.TemporaryFile(prefix="classify-dask-") as scratch:
-            offsets, index = [], []
+            offsets, item_counts, shards, shard = [], [], [], []
             prepare = partial(client.submit, prepare_partition, options=options, counts=counts, pure=False)
             for future in _stream(client, partitions(), prepare, window):
-                index.append(client.submit(getitem, future, 1))
+                part = client.submit(getitem, future, 0).result()
                 offsets.append(scratch.tell())
-                pickle.dump(client.submit(getitem, future, 0).result(), scratch, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(part, scratch, protocol=pickle.HIGHEST_PROTOCOL)
+                if part.where is not None:
+                    item_counts.append((len(part.where[PARAGRAPHS]), len(part.where[DOCUMENTS])))
+                    shard.append(client.submit(getitem, future, 1))
+                    if len(shard) == shard_partitions:
+                        shards.append(client.submit(merge_indexes, *shard))
+                        shard = []
+            if shard:
+                shards.append(client.submit(merge_indexes, *shard))
             del counts
             flags = [None] * len(offsets)
-            if "dedup" in options.stages and index:
-                flags = _Dedup(client, index, options).flags()
-            del index  # the workers' dedup items
+            if shards:
+                flags = _Dedup(client, shards, np.array(item_counts, dtype=np.int64), shard_partitions, options).flags()
+            del shards  # the workers' dedup items
 
             def flagged() -> Iterator[PreparedPartition]:
                 for offset, partition_flags in zip(offsets, flags):

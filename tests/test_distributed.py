@@ -121,7 +121,8 @@ def test_seeds_identical_on_own_local_cluster(tmp_path):
 def test_synthetic_corpus_identical(tmp_path, scheduler):
     inputs = synthetic_corpus(tmp_path)
     options = RunOptions(batch_size=16)
-    local, dask = both_engines(tmp_path, inputs, options, scheduler=scheduler, partition_batches=3)
+    # About 7 partitions in shards of 2: the last shard is smaller than the others.
+    local, dask = both_engines(tmp_path, inputs, options, scheduler=scheduler, partition_batches=3, shard_partitions=2)
     records = [json.loads(line) for line in local["output"].decode("utf-8").splitlines()]
     # The corpus exercises what it claims: copies, near copies, canonicals reached through a chain.
     similarities = [d["similarity"] for r in records for d in r["duplicates"]]
@@ -138,13 +139,14 @@ def test_synthetic_corpus_identical(tmp_path, scheduler):
 def test_dedup_only_low_cap_and_drop_duplicates_identical(tmp_path, scheduler):
     """A bucket cap of 1 and a lower threshold make the bucket rules matter; the dedup-only prefix
     and dropping duplicates take other paths through both engines. Small partitions (about 50)
-    give the shuffles more reducers (sqrt of the partitions) than the 2 per worker of the others."""
+    give the shuffles more reducers (sqrt of the partitions) than the 2 per worker of the others,
+    and shards of 3 partitions give the verification 17 shards to route pairs between."""
     inputs = synthetic_corpus(tmp_path, n_docs=200, seed=11)
     options = RunOptions(
         dedup=DedupOptions(threshold=0.6, document_threshold=0.5, bucket_cap=1), batch_size=4,
         drop_duplicates=True, stages=("clean", "dedup"),
     )
-    local, dask = both_engines(tmp_path, inputs, options, scheduler=scheduler, partition_batches=1)
+    local, dask = both_engines(tmp_path, inputs, options, scheduler=scheduler, partition_batches=1, shard_partitions=3)
     assert dask["output"] == local["output"]
     assert dask["errors"] == local["errors"]
 
