@@ -68,9 +68,9 @@ from classify.writers import EncodedRecord, JsonlWriter, open_writer, write_erro
 PARAGRAPHS, DOCUMENTS = 0, 1  # the two indexes of the dedup stage ("kinds" of items)
 KINDS = (PARAGRAPHS, DOCUMENTS)
 PARTITION_BATCHES = 4  # batches per Dask partition: 1024 documents at the default batch size
-# Partitions per dedup shard. The shuffles' task count grows with the shards: as pieces of
-# partitions x reducers and, in the verification's second hop, partitions x partitions, the
-# 1M-document run made about a million tasks, and Dask's scheduler stalled under them.
+# Partitions per dedup shard. The shuffles' task count grows with the shards (shards x reducers
+# pieces per exchange, shards x shards in the verification's second hop): per partition, a
+# 1M-document run would make up to 977^2 pieces in one hop, under which Dask's scheduler stalled.
 SHARD_PARTITIONS = 16
 
 
@@ -143,9 +143,10 @@ class ItemSets:
 
 @dataclass(slots=True)
 class PartitionIndex:
-    """What a worker keeps of a partition until the dedup flags are known: its paragraph and
-    document items, and its documents' ids (per batch) to name canonical copies. The documents
-    themselves go to the client as soon as they are done."""
+    """What a worker keeps of a partition (then of a shard of consecutive partitions,
+    `merge_indexes`) until the dedup flags are known: its paragraph and document items, and its
+    documents' ids (per batch) to name canonical copies. The documents themselves go to the
+    client as soon as they are done."""
 
     items: tuple[ItemSets, ItemSets]
     ids: list[list[str]]
@@ -316,8 +317,8 @@ def bucket_candidates(*pieces: Table, rules: tuple[IndexRules, IndexRules]) -> T
     return Table.concat(found)
 
 
-def partition_of(ids: np.ndarray, kinds: np.ndarray, offsets: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """The partition holding each item (`offsets[kind]`: first id of every partition, then the total)."""
+def shard_of(ids: np.ndarray, kinds: np.ndarray, offsets: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The shard holding each item (`offsets[kind]`: first id of every shard, then the total)."""
     out = np.empty(len(ids), dtype=np.int64)
     for kind in KINDS:
         rows = kinds == kind
@@ -326,14 +327,14 @@ def partition_of(ids: np.ndarray, kinds: np.ndarray, offsets: tuple[np.ndarray, 
 
 
 def route(table: Table, column: str, offsets: tuple[np.ndarray, np.ndarray]) -> list[Table]:
-    """Map side of a shuffle to the partitions holding the items named in `column`."""
-    return split(table, partition_of(table[column], table["kind"], offsets), len(offsets[0]) - 1)
+    """Map side of a shuffle to the shards holding the items named in `column`."""
+    return split(table, shard_of(table[column], table["kind"], offsets), len(offsets[0]) - 1)
 
 
 def attach_sets(part: PartitionIndex, bases: tuple[int, int], offsets: tuple[np.ndarray, np.ndarray], *pieces: Table) -> list[Table]:
-    """First verification hop, at the partition of the earlier items: merge the pieces' pairs
+    """First verification hop, at the shard of the earlier items: merge the pieces' pairs
     (adding up their shared bands), join the earlier item's set and b-bit sketch (the low byte of
-    each signature value), then route the pairs to the partitions of the later items."""
+    each signature value), then route the pairs to the shards of the later items."""
     table = Table.concat(pieces)
     joined = []
     for kind in KINDS:
@@ -347,7 +348,7 @@ def attach_sets(part: PartitionIndex, bases: tuple[int, int], offsets: tuple[np.
 
 
 def verify_pairs(part: PartitionIndex, bases: tuple[int, int], rules: tuple[IndexRules, IndexRules] | None, *pieces: Table) -> Table:
-    """Second hop, at the partition of the later items. With `rules`, as the index does: drop
+    """Second hop, at the shard of the later items. With `rules`, as the index does: drop
     pairs whose b-bit sketches agree too little, keep per item the `candidate_cap` pairs sharing
     the most bands (then the earliest), and keep those whose exact Jaccard reaches the threshold.
     Without, just the exact Jaccard of every pair."""
@@ -468,9 +469,9 @@ class _Dedup:
         candidates = [client.submit(copy_candidates, *pieces) for pieces in _exchange(client, splits).values()]
         copies = self._verify(candidates, None)
         copies = copies.take(np.flatnonzero(copies["jaccard"] == 1.0))
-        copy_part = partition_of(copies["item"], copies["kind"], self.offsets)
+        copy_shard = shard_of(copies["item"], copies["kind"], self.offsets)
         local_copies = [
-            tuple(copies["item"][(copies["kind"] == kind) & (copy_part == p)] - bases[kind] for kind in KINDS)
+            tuple(copies["item"][(copies["kind"] == kind) & (copy_shard == p)] - bases[kind] for kind in KINDS)
             for p, bases in enumerate(self.bases)
         ]
         splits = [client.submit(band_split, p, b, c, self.rules, self.reducers) for p, b, c in zip(shards, self.bases, local_copies)]
@@ -505,7 +506,7 @@ class _Dedup:
 
         # Names of the referenced items, asked of the partitions that hold them.
         wanted = (np.unique(canonical), np.unique(document_edges["other"]))
-        where = [partition_of(ids, np.full(len(ids), kind), self.offsets) for kind, ids in zip(KINDS, wanted)]
+        where = [shard_of(ids, np.full(len(ids), kind), self.offsets) for kind, ids in zip(KINDS, wanted)]
         asked = {
             p: client.submit(lookup, self.shards[p], self.bases[p], wanted[0][where[0] == p], wanted[1][where[1] == p])
             for p in np.union1d(where[0], where[1]).tolist()
