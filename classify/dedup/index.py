@@ -273,7 +273,7 @@ def pair_jaccard(left: ShingleSets, left_rows: np.ndarray, right: ShingleSets, r
 
 
 @dataclass(slots=True)
-class BatchMatches:
+class IndexMatches:
     """What `NearDuplicateIndex.add` found for a batch of new items (ids are global)."""
 
     ids: np.ndarray  # the new items' ids
@@ -360,13 +360,13 @@ class NearDuplicateIndex:
         out[~old] = pair_jaccard(batch, items[~old] - base, batch, others[~old] - base)
         return out
 
-    def add(self, sets: ShingleSets, signatures: np.ndarray, members: ShingleSets | None = None) -> BatchMatches:
+    def add(self, sets: ShingleSets, signatures: np.ndarray, members: ShingleSets | None = None) -> IndexMatches:
         """Insert a batch: `match` then `commit`."""
         matches = self.match(sets, signatures, members)
         self.commit(matches)
         return matches
 
-    def match(self, sets: ShingleSets, signatures: np.ndarray, members: ShingleSets | None = None) -> BatchMatches:
+    def match(self, sets: ShingleSets, signatures: np.ndarray, members: ShingleSets | None = None) -> IndexMatches:
         """Compare a batch of non-empty sets (sorted, duplicate-free rows) with their MinHash
         signatures against all earlier items and each other, without changing the index; the
         batch's items get ids from ``len(self)`` on, valid once `commit`ted. `members`: for a
@@ -436,9 +436,9 @@ class NearDuplicateIndex:
             sets.select(fresh), set_row, ids[fresh], fingerprints[fresh], None if members is None else members.select(fresh),
             sketches[fresh].ravel(), keys, key_owner, forest,
         )
-        return BatchMatches(ids, canonical, similarity, item, other, jaccard, pending)
+        return IndexMatches(ids, canonical, similarity, item, other, jaccard, pending)
 
-    def commit(self, matches: BatchMatches) -> None:
+    def commit(self, matches: IndexMatches) -> None:
         """Store a matched batch: parents, then sets, fingerprints and bucket keys of fresh items."""
         if len(matches.ids) and matches.ids[0] != len(self):
             raise ValueError("the index changed since this batch was matched")
