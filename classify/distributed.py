@@ -49,6 +49,7 @@ from typing import Any
 
 import dask
 import numpy as np
+from dask.sizeof import sizeof
 from distributed import Client, LocalCluster
 
 from classify.clean.repetition import SourceLineCounts
@@ -150,6 +151,29 @@ class PartitionIndex:
 
     items: tuple[ItemSets, ItemSets]
     ids: list[list[str]]
+
+
+# The scheduler places tasks and balances memory by their results' sizes: without these, it takes
+# a shard of tens of MB for a few bytes (sys.getsizeof of a dataclass), and a 1M run's merges put
+# 9 shards of 10 on one worker.
+@sizeof.register(ShingleSets)
+def _sizeof_sets(sets: ShingleSets) -> int:
+    return sets.offsets.nbytes + sets.hashes.nbytes + (0 if sets.by_words is None else sets.by_words.nbytes)
+
+
+@sizeof.register(Table)
+def _sizeof_table(table: Table) -> int:
+    return sum(values.nbytes for values in table.columns.values()) + (0 if table.sets is None else sizeof(table.sets))
+
+
+@sizeof.register(ItemSets)
+def _sizeof_items(items: ItemSets) -> int:
+    return sizeof(items.sets) + items.keys.nbytes + items.sketch.nbytes + items.where.nbytes
+
+
+@sizeof.register(PartitionIndex)
+def _sizeof_index(index: PartitionIndex) -> int:
+    return sum(sizeof(items) for items in index.items) + sizeof(index.ids)
 
 
 @dataclass(slots=True)
@@ -609,7 +633,8 @@ def run_dask(
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0")
     client = Client(scheduler or cluster, set_as_default=False)
     try:
-        window = 2 * max(1, len(client.scheduler_info().get("workers", {})))
+        addresses = list(client.scheduler_info().get("workers", {}))
+        window = 2 * max(1, len(addresses))
 
         def partitions() -> Iterator[list[Batch | JsonlSlice]]:
             # The workers of our own LocalCluster see this machine's files: as the local engine's
@@ -618,6 +643,12 @@ def run_dask(
             if scheduler is None:
                 return batched(read_batches(inputs, options.read, options.batch_size), partition_batches)
             return batched(batched(read_documents(inputs, options.read), options.batch_size), partition_batches)
+
+        def merge(shard: list[Any], number: int) -> Any:
+            # Shards go round the workers (a preference, not a rule: a lost worker's shards are
+            # recomputed elsewhere), so the shuffles' map side and its memory are shared evenly.
+            preferred = [addresses[number % len(addresses)]] if addresses else None
+            return client.submit(merge_indexes, *shard, workers=preferred, allow_other_workers=True)
 
         counts = _corpus_line_counts(client, partitions, inputs, options, window)
         with tempfile.TemporaryFile(prefix="classify-dask-") as scratch:
@@ -631,10 +662,10 @@ def run_dask(
                     item_counts.append((len(part.where[PARAGRAPHS]), len(part.where[DOCUMENTS])))
                     shard.append(client.submit(getitem, future, 1))
                     if len(shard) == shard_partitions:
-                        shards.append(client.submit(merge_indexes, *shard))
+                        shards.append(merge(shard, len(shards)))
                         shard = []
             if shard:
-                shards.append(client.submit(merge_indexes, *shard))
+                shards.append(merge(shard, len(shards)))
             del counts
             flags = [None] * len(offsets)
             if shards:
