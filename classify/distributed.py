@@ -460,6 +460,11 @@ def _gather_table(client: Any, futures: list[Any], columns: tuple[str, ...]) -> 
     return Table.concat(tables)
 
 
+def _first_ids(offsets: tuple[np.ndarray, np.ndarray]) -> list[tuple[int, int]]:
+    """Per partition or shard: the id of its first paragraph and of its first document item."""
+    return list(zip(*(o[:-1].tolist() for o in offsets)))
+
+
 class _Dedup:
     """The client's side of the distributed dedup stage over partitions held by the workers."""
 
@@ -471,7 +476,7 @@ class _Dedup:
         # Items are numbered in input order: a partition's (and a shard's) items are one id range.
         self.partition_offsets = tuple(np.concatenate(([0], np.cumsum(counts[:, kind]))) for kind in KINDS)
         self.offsets = tuple(np.append(o[:-1][::shard_partitions], o[-1]) for o in self.partition_offsets)
-        self.bases = [(int(self.offsets[0][p]), int(self.offsets[1][p])) for p in range(len(shards))]
+        self.bases = _first_ids(self.offsets)
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         # A reducer gathers 1/reducers of the corpus's band entries: with sqrt(partitions)
         # reducers its task grows as the square root of the corpus.
@@ -545,7 +550,7 @@ class _Dedup:
         paragraph_cut = np.searchsorted(flagged, self.partition_offsets[PARAGRAPHS])
         document_cut = np.searchsorted(document_edges["item"], self.partition_offsets[DOCUMENTS])
         flags = []
-        for p, bases in enumerate(zip(*(o[:-1].tolist() for o in self.partition_offsets))):
+        for p, bases in enumerate(_first_ids(self.partition_offsets)):
             mine = slice(paragraph_cut[p], paragraph_cut[p + 1])
             refs = [
                 DuplicateRef(*paragraph_name[int(c)], similarity=round(float(s), 4))
