@@ -50,7 +50,7 @@ from typing import Any
 import dask
 import numpy as np
 from dask.sizeof import sizeof
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, wait
 
 from classify.clean.repetition import SourceLineCounts
 from classify.dedup import Deduplicator, DedupOptions
@@ -69,10 +69,17 @@ from classify.writers import EncodedRecord, JsonlWriter, open_writer, write_erro
 PARAGRAPHS, DOCUMENTS = 0, 1  # the two indexes of the dedup stage ("kinds" of items)
 KINDS = (PARAGRAPHS, DOCUMENTS)
 PARTITION_BATCHES = 4  # batches per Dask partition: 1024 documents at the default batch size
-# Partitions per dedup shard. The shuffles' task count grows with the shards (shards x reducers
-# pieces per exchange, shards x shards in the verification's second hop): per partition, a
-# 1M-document run would make up to 977^2 pieces in one hop, under which Dask's scheduler stalled.
+# Partitions per dedup shard, at first. The shuffles' task count grows with the shards (shards x
+# reducers pieces per exchange, shards x shards in the verification's second hop): per partition,
+# a 1M-document run would make up to 977^2 pieces in one hop, under which Dask's scheduler
+# stalled. The shard size doubles after every SHARDS_PER_SIZE shards, so the shards grow as the
+# logarithm of the corpus: 47 at 1M documents, 137 at 10M (19k pieces in that hop, not 373k).
 SHARD_PARTITIONS = 16
+SHARDS_PER_SIZE = 32
+# The LSH shuffle runs in rounds of at most about ROUND_BYTES of band entries per worker (an
+# entry is 21 bytes in a table, held about three times over: split, gathered, sorted).
+ROUND_BYTES = 256 << 20
+BAND_ENTRY_BYTES = 3 * 21
 
 
 # --- tables: columns of numpy arrays, optionally with one shingle set per row -------------------
@@ -295,19 +302,24 @@ def index_rules(options: DedupOptions) -> tuple[IndexRules, IndexRules]:
     return IndexRules.of(local.paragraphs), IndexRules.of(local.documents)
 
 
-def band_split(part: PartitionIndex, bases: tuple[int, int], copies: tuple[np.ndarray, np.ndarray], rules: tuple[IndexRules, IndexRules], count: int) -> list[Table]:
+def band_split(
+    part: PartitionIndex, bases: tuple[int, int], copies: tuple[np.ndarray, np.ndarray],
+    rules: tuple[IndexRules, IndexRules], count: int, rounds: int = 1, round: int = 0,
+) -> list[Table]:
     """Map side of the LSH shuffle: (kind, 32-bit band key, item id, set size) of every band of
-    every item that is not an exact copy (`copies`: local rows per kind)."""
+    every item that is not an exact copy (`copies`: local rows per kind), in round `round` of
+    `rounds` those whose key's high byte falls to that round (a bucket is never split)."""
     tables = []
     for kind in KINDS:
         items, bands = part.items[kind], rules[kind].bands
         fresh = np.setdiff1d(np.arange(len(items.sets)), copies[kind])
         keys = items.keys[fresh].ravel()
+        mine = np.flatnonzero((keys >> np.uint32(24)) % rounds == round)
         tables.append(Table({
-            "kind": np.full(len(keys), kind, dtype=np.int8),
-            "key": keys,
-            "owner": np.repeat(bases[kind] + fresh, bands),
-            "size": np.repeat(items.sets.sizes[fresh], bands),
+            "kind": np.full(len(mine), kind, dtype=np.int8),
+            "key": keys[mine],
+            "owner": (bases[kind] + fresh)[mine // bands],
+            "size": items.sets.sizes[fresh][mine // bands],
         }))
     table = Table.concat(tables)
     return split(table, ((table["key"].astype(np.int64) + table["kind"]) % count), count)
@@ -460,6 +472,18 @@ def _gather_table(client: Any, futures: list[Any], columns: tuple[str, ...]) -> 
     return Table.concat(tables)
 
 
+def shard_size(number: int, first_size: int = SHARD_PARTITIONS, per_size: int = SHARDS_PER_SIZE) -> int:
+    """Partitions in the `number`-th dedup shard: `per_size` shards of `first_size`, then
+    `per_size` of twice that, and so on."""
+    return first_size << (number // per_size)
+
+
+def band_rounds(entries: int, workers: int) -> int:
+    """Rounds of the LSH shuffle for `entries` band entries over `workers`: each round's share of
+    a worker about ROUND_BYTES (rounds have a high byte of the keys each, hence at most 256)."""
+    return max(1, min(256, math.ceil(entries * BAND_ENTRY_BYTES / (max(workers, 1) * ROUND_BYTES))))
+
+
 def _first_ids(offsets: tuple[np.ndarray, np.ndarray]) -> list[tuple[int, int]]:
     """Per partition or shard: the id of its first paragraph and of its first document item."""
     return list(zip(*(o[:-1].tolist() for o in offsets)))
@@ -468,19 +492,21 @@ def _first_ids(offsets: tuple[np.ndarray, np.ndarray]) -> list[tuple[int, int]]:
 class _Dedup:
     """The client's side of the distributed dedup stage over partitions held by the workers."""
 
-    def __init__(self, client: Any, shards: list[Any], counts: np.ndarray, shard_partitions: int, options: RunOptions) -> None:
-        """shards: futures of the `PartitionIndex`es of `shard_partitions` consecutive partitions
-        each; counts: (partitions, 2) paragraph and document items per partition."""
+    def __init__(self, client: Any, shards: list[Any], counts: np.ndarray, sizes: list[int], options: RunOptions) -> None:
+        """shards: futures of the `PartitionIndex`es of consecutive partitions, `sizes[i]` in
+        the i-th; counts: (partitions, 2) paragraph and document items per partition."""
         self.client, self.shards = client, shards
         self.rules = index_rules(options.dedup)
         # Items are numbered in input order: a partition's (and a shard's) items are one id range.
         self.partition_offsets = tuple(np.concatenate(([0], np.cumsum(counts[:, kind]))) for kind in KINDS)
-        self.offsets = tuple(np.append(o[:-1][::shard_partitions], o[-1]) for o in self.partition_offsets)
+        shard_starts = np.concatenate(([0], np.cumsum(sizes)))
+        self.offsets = tuple(o[shard_starts] for o in self.partition_offsets)
         self.bases = _first_ids(self.offsets)
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         # A reducer gathers 1/reducers of the corpus's band entries: with sqrt(partitions)
         # reducers its task grows as the square root of the corpus.
         self.reducers = max(1, min(len(counts), max(2 * workers, math.isqrt(len(counts)))))
+        self.band_rounds = band_rounds(sum(int(counts[:, kind].sum()) * rule.bands for kind, rule in zip(KINDS, self.rules)), workers)
 
     def _verify(self, pairs: list[Any], rules: tuple[IndexRules, IndexRules] | None) -> Table:
         """Verify candidate pairs (futures of tables of kind, item, other, bands) at the sets."""
@@ -503,8 +529,19 @@ class _Dedup:
             tuple(copies["item"][(copies["kind"] == kind) & (copy_shard == p)] - bases[kind] for kind in KINDS)
             for p, bases in enumerate(self.bases)
         ]
-        splits = [client.submit(band_split, p, b, c, self.rules, self.reducers) for p, b, c in zip(shards, self.bases, local_copies)]
-        candidates = [client.submit(bucket_candidates, *pieces, rules=self.rules) for pieces in _exchange(client, splits).values()]
+        # The band entries are the largest table of the run (items x bands rows): shuffled in
+        # rounds, one round's at a time, so a worker holds 1/rounds of its share of them.
+        candidates = []
+        for round in range(self.band_rounds):
+            splits = [
+                client.submit(band_split, p, b, c, self.rules, self.reducers, self.band_rounds, round)
+                for p, b, c in zip(shards, self.bases, local_copies)
+            ]
+            found = [client.submit(bucket_candidates, *pieces, rules=self.rules) for pieces in _exchange(client, splits).values()]
+            with client.as_current():  # this round's entries are released before the next round's are made
+                wait(found)
+            candidates += found
+            del splits, found
         return Table.concat([copies, self._verify(candidates, self.rules)])
 
     def flags(self) -> list[Flags]:
@@ -610,13 +647,15 @@ def run_dask(
     on_batch: Callable[[list[EncodedRecord], list[ErrorRecord]], None] | None = None,
     partition_batches: int = PARTITION_BATCHES,
     shard_partitions: int = SHARD_PARTITIONS,
+    shards_per_size: int = SHARDS_PER_SIZE,
 ) -> RunSummary:
     """`classify.pipeline.run` on a Dask cluster, with the same output.
 
     scheduler: address of a running scheduler; None starts a `LocalCluster` of `workers`
     single-threaded worker processes for the run. partition_batches: batches of
-    `options.batch_size` documents per Dask partition. shard_partitions: consecutive partitions
-    whose dedup items the shuffles handle as one (merged on a worker). Not supported here: a
+    `options.batch_size` documents per Dask partition. shard_partitions, shards_per_size:
+    consecutive partitions whose dedup items the shuffles handle as one (merged on a worker), at
+    first, and how many shards of each size before the size doubles (`shard_size`). Not supported here: a
     persistent dedup index (`options.index_path`) and resuming (the run is one Dask computation).
 
     Memory stays bounded but for the dedup items: the inputs stream to the cluster a few
@@ -657,7 +696,7 @@ def run_dask(
 
         counts = _corpus_line_counts(client, partitions, inputs, options, window)
         with tempfile.TemporaryFile(prefix="classify-dask-") as scratch:
-            offsets, item_counts, shards, shard = [], [], [], []
+            offsets, item_counts, shards, shard, sizes = [], [], [], [], []
             prepare = partial(client.submit, prepare_partition, options=options, counts=counts, pure=False)
             for future in _stream(client, partitions(), prepare, window):
                 part = client.submit(getitem, future, 0).result()
@@ -666,15 +705,17 @@ def run_dask(
                 if part.where is not None:
                     item_counts.append((len(part.where[PARAGRAPHS]), len(part.where[DOCUMENTS])))
                     shard.append(client.submit(getitem, future, 1))
-                    if len(shard) == shard_partitions:
+                    if len(shard) == shard_size(len(shards), shard_partitions, shards_per_size):
                         shards.append(merge(shard, len(shards)))
+                        sizes.append(len(shard))
                         shard = []
             if shard:
                 shards.append(merge(shard, len(shards)))
+                sizes.append(len(shard))
             del counts
             flags = [None] * len(offsets)
             if shards:
-                flags = _Dedup(client, shards, np.array(item_counts, dtype=np.int64), shard_partitions, options).flags()
+                flags = _Dedup(client, shards, np.array(item_counts, dtype=np.int64), sizes, options).flags()
             del shards  # the workers' dedup items
 
             def flagged() -> Iterator[PreparedPartition]:

@@ -13,6 +13,7 @@ pytest.importorskip("distributed")
 
 from distributed import LocalCluster  # noqa: E402
 
+from classify import distributed  # noqa: E402
 from classify.dedup import DedupOptions  # noqa: E402
 from classify.distributed import run_dask  # noqa: E402
 from classify.models import ModelError  # noqa: E402
@@ -136,19 +137,40 @@ def test_synthetic_corpus_identical(tmp_path, scheduler):
     assert dask["summary"] == local["summary"]
 
 
-def test_dedup_only_low_cap_and_drop_duplicates_identical(tmp_path, scheduler):
+def test_dedup_only_low_cap_and_drop_duplicates_identical(tmp_path, scheduler, monkeypatch):
     """A bucket cap of 1 and a lower threshold make the bucket rules matter; the dedup-only prefix
     and dropping duplicates take other paths through both engines. Small partitions (about 50)
-    give the shuffles more reducers (sqrt of the partitions) than the 2 per worker of the others,
-    and shards of 3 partitions give the verification 17 shards to route pairs between."""
+    give the shuffles more reducers (sqrt of the partitions) than the 2 per worker of the others;
+    shards of 3 partitions doubling every 2 shards (3, 3, 6, 6, 12, 12, then the last 8) give the verification
+    shards of unequal sizes to route pairs between, and the LSH shuffle runs in 3 rounds."""
     inputs = synthetic_corpus(tmp_path, n_docs=200, seed=11)
     options = RunOptions(
         dedup=DedupOptions(threshold=0.6, document_threshold=0.5, bucket_cap=1), batch_size=4,
         drop_duplicates=True, stages=("clean", "dedup"),
     )
-    local, dask = both_engines(tmp_path, inputs, options, scheduler=scheduler, partition_batches=1, shard_partitions=3)
+    rounds = []
+    monkeypatch.setattr(distributed, "band_rounds", lambda entries, workers: rounds.append(entries) or 3)
+    local, dask = both_engines(
+        tmp_path, inputs, options, scheduler=scheduler, partition_batches=1, shard_partitions=3, shards_per_size=2
+    )
+    assert rounds and rounds[0] > 1000  # the rounds were asked for, over all band entries
     assert dask["output"] == local["output"]
     assert dask["errors"] == local["errors"]
+
+
+def test_shards_double_and_band_rounds_bound_a_workers_share():
+    # 16 partitions per shard for 32 shards, then 32: 977 partitions (1M documents) make 47 shards.
+    sizes, left = [], 977
+    while left > 0:
+        sizes.append(min(left, distributed.shard_size(len(sizes))))
+        left -= sizes[-1]
+    assert sizes[:32] == [16] * 32 and sizes[32] == 32 and len(sizes) == 47
+    assert distributed.band_rounds(1000, 2) == 1
+    # Each round's share of a worker stays within the budget, whatever the corpus.
+    for entries in (10**7, 10**8, 10**9):
+        rounds = distributed.band_rounds(entries, 2)
+        assert entries / rounds / 2 * distributed.BAND_ENTRY_BYTES <= distributed.ROUND_BYTES
+    assert distributed.band_rounds(10**13, 2) == 256  # no more rounds than key bytes
 
 
 def test_parquet_and_classify_with_drop_duplicates_identical(tmp_path, scheduler):
