@@ -315,11 +315,12 @@ def band_split(
         fresh = np.setdiff1d(np.arange(len(items.sets)), copies[kind])
         keys = items.keys[fresh].ravel()
         mine = np.flatnonzero((keys >> np.uint32(24)) % rounds == round)
+        rows = fresh[mine // bands]  # the local row of each entry's item (keys are row-major)
         tables.append(Table({
             "kind": np.full(len(mine), kind, dtype=np.int8),
             "key": keys[mine],
-            "owner": (bases[kind] + fresh)[mine // bands],
-            "size": items.sets.sizes[fresh][mine // bands],
+            "owner": bases[kind] + rows,
+            "size": items.sets.sizes[rows],
         }))
     table = Table.concat(tables)
     return split(table, ((table["key"].astype(np.int64) + table["kind"]) % count), count)
