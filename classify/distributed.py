@@ -19,7 +19,9 @@ documents), a few partitions at a time. The steps:
    earlier item, which adds up their shared bands and joins its set and b-bit sketch to them, then
    to the shard of the later item, which applies the index's sketch filter and per-item
    candidate cap and computes the exact Jaccard (`pair_jaccard`) with its own set (sets never
-   move whole: only those of the earlier items of candidate pairs travel, once per pair);
+   move whole: only those of the earlier items of candidate pairs travel, once per pair). The
+   pairs are grouped by the later item's shard first and verified in waves of such shards, so
+   the travelling sets are bounded per wave and an item's candidates are all in one wave;
 5. the client receives only the verified edges and runs the index's union-find over them in input
    order: an item's canonical paragraph is its cluster's root when it is inserted, its similarity
    the exact Jaccard with that root (computed by step 4 when the root is not one of its edges);
@@ -80,6 +82,9 @@ SHARDS_PER_SIZE = 32
 # entry is 21 bytes in a table, held about three times over: split, gathered, sorted).
 ROUND_BYTES = 256 << 20
 BAND_ENTRY_BYTES = 3 * 21
+# A candidate pair with the earlier item's shingle set and b-bit sketch attached: about 370 bytes
+# on the scale corpus's paragraphs, rounded up for the copies made on the way.
+VERIFY_PAIR_BYTES = 512
 
 
 # --- tables: columns of numpy arrays, optionally with one shingle set per row -------------------
@@ -388,25 +393,25 @@ def verify_pairs(part: PartitionIndex, bases: tuple[int, int], rules: tuple[Inde
     """Second hop, at the shard of the later items. With `rules`, as the index does: drop
     pairs whose b-bit sketches agree too little, keep per item the `candidate_cap` pairs sharing
     the most bands (then the earliest), and keep those whose exact Jaccard reaches the threshold.
-    Without, just the exact Jaccard of every pair."""
+    Without, just the exact Jaccard of every pair. (The filters select rows of the columns; the
+    travelling sets are read in place, never copied.)"""
     table = Table.concat(pieces)
+    kinds, items, others, bands = table["kind"], table["item"], table["other"], table["bands"]
     verified = []
     for kind in KINDS:
-        pairs = table.take(np.flatnonzero(table["kind"] == kind))
-        local = pairs["item"] - bases[kind]
+        rows = np.flatnonzero(kinds == kind)
         if rules is not None:
             rule = rules[kind]
-            agreement = (part.items[kind].sketch[local] == pairs["sketch"]).sum(axis=1)
-            pairs = pairs.take(np.flatnonzero(agreement >= rule.min_sketch_agreement))
-            pairs = pairs.take(np.lexsort((pairs["other"], -pairs["bands"], pairs["item"])))
-            rank = np.arange(len(pairs)) - np.searchsorted(pairs["item"], pairs["item"], "left")
-            pairs = pairs.take(np.flatnonzero(rank < rule.candidate_cap))
-            local = pairs["item"] - bases[kind]
-        jaccard = pair_jaccard(part.items[kind].sets, local, pairs.sets, np.arange(len(pairs)))
-        keep = jaccard >= (rules[kind].threshold if rules is not None else 0.0)
+            agreement = (part.items[kind].sketch[items[rows] - bases[kind]] == table["sketch"][rows]).sum(axis=1)
+            rows = rows[agreement >= rule.min_sketch_agreement]
+            rows = rows[np.lexsort((others[rows], -bands[rows], items[rows]))]
+            rank = np.arange(len(rows)) - np.searchsorted(items[rows], items[rows], "left")
+            rows = rows[rank < rule.candidate_cap]
+        jaccard = pair_jaccard(part.items[kind].sets, items[rows] - bases[kind], table.sets, rows)
+        passed = jaccard >= (rules[kind].threshold if rules is not None else 0.0)
+        keep = rows[passed]
         verified.append(Table({
-            "kind": pairs["kind"][keep], "item": pairs["item"][keep], "other": pairs["other"][keep],
-            "bands": pairs["bands"][keep], "jaccard": jaccard[keep],
+            "kind": kinds[keep], "item": items[keep], "other": others[keep], "bands": bands[keep], "jaccard": jaccard[passed],
         }))
     return Table.concat(verified)
 
@@ -454,16 +459,18 @@ def finish_partition(
 # --- the client ----------------------------------------------------------------------------------
 
 
-def _exchange(client: Any, splits: list[Any]) -> dict[int, list[Any]]:
+def _exchange(client: Any, splits: list[Any]) -> tuple[dict[int, list[Any]], dict[int, int]]:
     """All-to-all: `splits[i]` is a future of a list of pieces, one per destination; returns, for
-    each destination that receives anything, futures of its non-empty pieces."""
+    each destination that receives anything, futures of its non-empty pieces and their total rows."""
     sizes = client.gather([client.submit(_piece_sizes, s) for s in splits])
     routed: dict[int, list[Any]] = {}
+    rows: dict[int, int] = {}
     for source, counts in zip(splits, sizes):
         for destination, count in enumerate(counts):
             if count:
                 routed.setdefault(destination, []).append(client.submit(getitem, source, destination))
-    return routed
+                rows[destination] = rows.get(destination, 0) + count
+    return routed, rows
 
 
 def _gather_table(client: Any, futures: list[Any], columns: tuple[str, ...]) -> Table:
@@ -485,6 +492,18 @@ def band_rounds(entries: int, workers: int) -> int:
     return max(1, min(256, math.ceil(entries * BAND_ENTRY_BYTES / (max(workers, 1) * ROUND_BYTES))))
 
 
+def verify_waves(pairs: np.ndarray, workers: int) -> np.ndarray:
+    """Where to cut consecutive shards (with `pairs` candidate pairs each) into verification
+    waves of about ROUND_BYTES of travelling pairs per worker (`np.split` indices; a shard is
+    never cut)."""
+    total = int(pairs.sum())
+    waves = min(len(pairs), math.ceil(total * VERIFY_PAIR_BYTES / (max(workers, 1) * ROUND_BYTES)))
+    if waves <= 1:
+        return np.zeros(0, dtype=np.int64)
+    cuts = np.searchsorted(np.cumsum(pairs), np.arange(1, waves) * total / waves, "right")
+    return np.unique(cuts.clip(1, len(pairs) - 1))
+
+
 def _first_ids(offsets: tuple[np.ndarray, np.ndarray]) -> list[tuple[int, int]]:
     """Per partition or shard: the id of its first paragraph and of its first document item."""
     return list(zip(*(o[:-1].tolist() for o in offsets)))
@@ -503,26 +522,44 @@ class _Dedup:
         shard_starts = np.concatenate(([0], np.cumsum(sizes)))
         self.offsets = tuple(o[shard_starts] for o in self.partition_offsets)
         self.bases = _first_ids(self.offsets)
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        self.workers = workers = max(1, len(client.scheduler_info().get("workers", {})))
         # A reducer gathers 1/reducers of the corpus's band entries: with sqrt(partitions)
         # reducers its task grows as the square root of the corpus.
         self.reducers = max(1, min(len(counts), max(2 * workers, math.isqrt(len(counts)))))
         self.band_rounds = band_rounds(sum(int(counts[:, kind].sum()) * rule.bands for kind, rule in zip(KINDS, self.rules)), workers)
 
     def _verify(self, pairs: list[Any], rules: tuple[IndexRules, IndexRules] | None) -> Table:
-        """Verify candidate pairs (futures of tables of kind, item, other, bands) at the sets."""
-        client = self.client
-        routed = _exchange(client, [client.submit(route, t, "other", self.offsets) for t in pairs])
-        attached = [client.submit(attach_sets, self.shards[q], self.bases[q], self.offsets, *pieces) for q, pieces in routed.items()]
-        routed = _exchange(client, attached)
-        verified = [client.submit(verify_pairs, self.shards[p], self.bases[p], rules, *pieces) for p, pieces in routed.items()]
-        return _gather_table(client, verified, ("kind", "item", "other", "bands", "jaccard"))
+        """Verify candidate pairs (futures of tables of kind, item, other, bands) at the sets.
+
+        The pairs are first grouped by the shard of their later item (`pairs` is emptied, so
+        its futures are released), then verified in waves of consecutive such shards: a pair on
+        its way carries the earlier item's set and sketch (`attach_sets`), so each wave's pairs
+        are cut to about ROUND_BYTES of that per worker. An item's pairs are all in one wave, so
+        the per-item candidate cap sees them all, as in the local index."""
+        client, columns = self.client, ("kind", "item", "other", "bands", "jaccard")
+        routed, rows = _exchange(client, [client.submit(route, t, "item", self.offsets) for t in pairs])
+        by_item = {p: client.submit(Table.concat, pieces) for p, pieces in sorted(routed.items())}
+        with client.as_current():
+            wait(list(by_item.values()))
+        pairs.clear()
+        del routed
+        shards = np.array(list(by_item), dtype=np.int64)
+        waves = verify_waves(np.array([rows[p] for p in shards], dtype=np.int64), self.workers)
+        edges = []
+        for wave in np.split(shards, waves):
+            routed, _ = _exchange(client, [client.submit(route, by_item.pop(p), "other", self.offsets) for p in wave.tolist()])
+            attached = [client.submit(attach_sets, self.shards[q], self.bases[q], self.offsets, *pieces) for q, pieces in routed.items()]
+            routed, _ = _exchange(client, attached)
+            verified = [client.submit(verify_pairs, self.shards[p], self.bases[p], rules, *pieces) for p, pieces in routed.items()]
+            edges.append(_gather_table(client, verified, columns))  # the wave's sets are released with its futures
+            del routed, attached, verified
+        return Table.concat(edges) if edges else _gather_table(client, [], columns)
 
     def edges(self) -> Table:
         """Verified pairs (kind, item, other, bands, jaccard): exact copies, then near copies."""
         client, shards = self.client, self.shards
         splits = [client.submit(fingerprint_split, p, b, self.reducers) for p, b in zip(shards, self.bases)]
-        candidates = [client.submit(copy_candidates, *pieces) for pieces in _exchange(client, splits).values()]
+        candidates = [client.submit(copy_candidates, *pieces) for pieces in _exchange(client, splits)[0].values()]
         copies = self._verify(candidates, None)
         copies = copies.take(np.flatnonzero(copies["jaccard"] == 1.0))
         copy_shard = shard_of(copies["item"], copies["kind"], self.offsets)
@@ -538,7 +575,7 @@ class _Dedup:
                 client.submit(band_split, p, b, c, self.rules, self.reducers, self.band_rounds, round)
                 for p, b, c in zip(shards, self.bases, local_copies)
             ]
-            found = [client.submit(bucket_candidates, *pieces, rules=self.rules) for pieces in _exchange(client, splits).values()]
+            found = [client.submit(bucket_candidates, *pieces, rules=self.rules) for pieces in _exchange(client, splits)[0].values()]
             with client.as_current():  # this round's entries are released before the next round's are made
                 wait(found)
             candidates += found
@@ -632,7 +669,7 @@ def _corpus_line_counts(client: Any, partitions: Callable[[], Iterator[list[Batc
         splits.append(future)
     if not splits:
         return None
-    pieces = _exchange(client, splits)
+    pieces, _ = _exchange(client, splits)
     min_count = options.clean.min_source_repeats
     return client.submit(join_line_counts, *[client.submit(repeated_lines, *p, min_count=min_count) for p in pieces.values()])
 

@@ -7,6 +7,7 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("distributed")
@@ -142,18 +143,23 @@ def test_dedup_only_low_cap_and_drop_duplicates_identical(tmp_path, scheduler, m
     and dropping duplicates take other paths through both engines. Small partitions (about 50)
     give the shuffles more reducers (sqrt of the partitions) than the 2 per worker of the others;
     shards of 3 partitions doubling every 2 shards (3, 3, 6, 6, 12, 12, then the last 8) give the verification
-    shards of unequal sizes to route pairs between, and the LSH shuffle runs in 3 rounds."""
+    shards of unequal sizes to route pairs between; the LSH shuffle runs in 3 rounds and the
+    verification in a wave per shard."""
     inputs = synthetic_corpus(tmp_path, n_docs=200, seed=11)
     options = RunOptions(
         dedup=DedupOptions(threshold=0.6, document_threshold=0.5, bucket_cap=1), batch_size=4,
         drop_duplicates=True, stages=("clean", "dedup"),
     )
-    rounds = []
+    rounds, waves, real_waves = [], [], distributed.verify_waves
     monkeypatch.setattr(distributed, "band_rounds", lambda entries, workers: rounds.append(entries) or 3)
+    # A pair's share of the budget as large as the budget: every shard with pairs its own wave.
+    monkeypatch.setattr(distributed, "VERIFY_PAIR_BYTES", distributed.ROUND_BYTES)
+    monkeypatch.setattr(distributed, "verify_waves", lambda pairs, workers: waves.append(cuts := real_waves(pairs, workers)) or cuts)
     local, dask = both_engines(
         tmp_path, inputs, options, scheduler=scheduler, partition_batches=1, shard_partitions=3, shards_per_size=2
     )
     assert rounds and rounds[0] > 1000  # the rounds were asked for, over all band entries
+    assert len(waves) >= 2 and all(len(cuts) >= 2 for cuts in waves[:2])  # copies and near copies, in waves
     assert dask["output"] == local["output"]
     assert dask["errors"] == local["errors"]
 
@@ -171,6 +177,20 @@ def test_shards_double_and_band_rounds_bound_a_workers_share():
         rounds = distributed.band_rounds(entries, 2)
         assert entries / rounds / 2 * distributed.BAND_ENTRY_BYTES <= distributed.ROUND_BYTES
     assert distributed.band_rounds(10**13, 2) == 256  # no more rounds than key bytes
+
+
+def test_verify_waves_cut_between_shards_within_the_budget():
+    per_wave = 2 * distributed.ROUND_BYTES // distributed.VERIFY_PAIR_BYTES  # pairs of one wave on 2 workers
+    rng = np.random.default_rng(0)
+    even = rng.integers(0, per_wave // 3, 40)
+    for pairs in (even, np.concatenate([even[:20], [3 * per_wave], even[20:]])):
+        waves = np.split(pairs, distributed.verify_waves(pairs, 2))
+        assert np.array_equal(np.concatenate(waves), pairs) and all(len(w) for w in waves)
+        # Within the budget, but for the shard that crosses a cut (a shard is never cut).
+        assert all(w.sum() <= per_wave + w.max() for w in waves)
+        assert len(waves) >= (pairs.sum() - pairs.max()) / per_wave
+    assert len(distributed.verify_waves(np.array([5, 7]), 2)) == 0  # small: one wave
+    assert len(distributed.verify_waves(np.array([10**9]), 2)) == 0
 
 
 def test_parquet_and_classify_with_drop_duplicates_identical(tmp_path, scheduler):
