@@ -213,3 +213,21 @@ def test_the_second_stage_beats_the_first_on_held_out_pages() -> None:
         return float((5 * p * r / np.maximum(4 * p + r, 1e-9)).max())
 
     assert best_f2(second) > best_f2(first)
+
+
+@pytest.mark.slow  # about two minutes: the full build of the cleaner's models
+@pytest.mark.skipif(not BENCHMARK_DIR.exists(), reason=f"shared benchmark data absent ({BENCHMARK_DIR})")
+def test_the_build_script_reproduces_the_shipped_models(tmp_path: Path) -> None:
+    """The shipped cleaner models are what `models/build_line_model.py` builds from this code:
+    a change to the features or the training that is not followed by a rebuild fails here."""
+    import subprocess
+    import sys
+
+    script = MODELS_DIR / "build_line_model.py"
+    subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True, capture_output=True)
+    for name in ("clean_blocks", "clean_lines", "clean_lines_stacked"):
+        shipped, built = np.load(MODELS_DIR / f"{name}.npz"), np.load(tmp_path / f"{name}.npz")
+        assert sorted(shipped.files) == sorted(built.files)
+        assert all(np.array_equal(shipped[key], built[key]) for key in shipped.files), name
+        shipped_meta = json.loads((MODELS_DIR / f"{name}.json").read_text())
+        assert shipped_meta == json.loads((tmp_path / f"{name}.json").read_text()), name
