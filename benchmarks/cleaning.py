@@ -1,6 +1,6 @@
 """Boilerplate-removal benchmark: ours against trafilatura, jusText, resiliparse and readability.
 
-    python benchmarks/cleaning.py [--folds 5] [--quick]
+    python benchmarks/cleaning.py [--folds 5] [--quick] [--tasks html lines scraped telegram seeds [--merge]]
 
 Tasks (all in one run). Timings: the systems take turns 16 pages at a time, best of
 --timing-repeats passes, so a drift in the host's speed is shared by all of them instead of
@@ -17,11 +17,18 @@ favouring one.
    P/R/F1 of content lines (the headline line is not scored: the gold leaves it out, we keep it),
    token F1 of the kept text, ms per page. Peers get the lines as one <p> each (they only read
    HTML); a line counts as kept by a peer when its text occurs in the peer's output.
-3. Telegram: 12 Russian news channels' posts as a scraper delivers them (markdown and URLs gone,
+3. Scraped text: the same pages as a real extractor delivers them, which still carry captions,
+   bylines, comments, newsletter boxes and lists of links: the output lines of trafilatura
+   (favor_recall) and of resiliparse (main_content), labelled and scored as in task 2, with the
+   row "every line kept" (the scraper's output as it is) as the baseline to improve on.
+4. Telegram: 12 Russian news channels' posts as a scraper delivers them (markdown and URLs gone,
    link labels kept), one batch with the channel as source. Signature lines = lines (normalised)
    occurring in >= 10 posts of a channel; content lines = lines occurring in exactly one post.
    Reported: share of signature lines removed, share of one-off lines kept.
-4. Seeds: line F1 on the four seed documents' gold (content vs noise).
+5. Seeds: line F1 on the four seed documents' gold (content vs noise).
+
+`--tasks` runs some of them; with `--merge` the other tasks' figures of the last run are kept, and
+the report names the commit and command of each section that an earlier run measured.
 
 Writes benchmarks/results/cleaning.{json,md,png}. Peers come from the `bench` extra; a missing
 peer is reported as skipped. Exits with a message if the shared data is absent.
@@ -30,9 +37,11 @@ peer is reported as skipped. Exits with a message if the shared data is absent.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html as html_lib
 import json
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -45,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from classify.clean import CleanOptions, clean_documents  # noqa: E402
-from classify.clean.gold import page_counts, prf  # noqa: E402
+from classify.clean.gold import label_lines, page_counts, prf  # noqa: E402
 from classify.clean.lines import load_line_model, load_model  # noqa: E402
 from classify.clean.repetition import line_key  # noqa: E402
 from classify.clean.rules import rule_reason  # noqa: E402
@@ -104,6 +113,25 @@ def peer_extractors() -> dict[str, Extractor]:
     return peers
 
 
+def scrapers() -> dict[str, Extractor]:
+    """Task 3's inputs: recall-oriented extractors that are installed (name -> html -> text)."""
+    found: dict[str, Extractor] = {}
+    try:
+        import trafilatura
+
+        found["trafilatura (favor_recall)"] = lambda h: trafilatura.extract(h, favor_recall=True) or ""
+    except ImportError:
+        pass
+    try:
+        from resiliparse.extract.html2text import extract_plain_text
+        from resiliparse.parse.html import HTMLTree
+
+        found["resiliparse (main_content)"] = lambda h: extract_plain_text(HTMLTree.parse(h), main_content=True)
+    except ImportError:
+        pass
+    return found
+
+
 def timed_together(
     systems: dict[str, Callable], items: list, repeats: int, chunk: int = 16
 ) -> dict[str, tuple[list, float]]:
@@ -142,7 +170,11 @@ def ours_texts(docs_text: list[tuple[str, str, str]], options: CleanOptions) -> 
 
 
 def cross_validated_models(pages: list, folds: int, work: Path) -> list[tuple[list[int], Path]]:
-    """Per fold: the held-out page indices and a directory of models trained on the rest."""
+    """Per fold: the held-out page indices and a directory of models trained on the rest.
+
+    A fold's directory under `work` that an earlier run left with the same training inputs (the
+    code under classify/, the shipped thresholds, the fold's pages: `_fold_stamp`) is reused, so
+    `--folds-dir` spares a re-run the training, which is most of the benchmark's time."""
     from sklearn.model_selection import GroupKFold
 
     thresholds = {
@@ -153,10 +185,22 @@ def cross_validated_models(pages: list, folds: int, work: Path) -> list[tuple[li
     result = []
     for fold, (train, test) in enumerate(GroupKFold(n_splits=folds).split(indices, indices, indices)):
         directory = work / f"fold{fold}"
-        fit_models([pages[i] for i in train], directory, thresholds=thresholds)
+        stamp = _fold_stamp([pages[i].id for i in train], thresholds)
+        if (directory / "STAMP").exists() and (directory / "STAMP").read_text() == stamp:
+            print(f"  fold {fold + 1}/{folds}: models of an earlier run reused", flush=True)
+        else:
+            fit_models([pages[i] for i in train], directory, thresholds=thresholds)
+            (directory / "STAMP").write_text(stamp)
+            print(f"  fold {fold + 1}/{folds} trained", flush=True)
         result.append((list(test), directory))
-        print(f"  fold {fold + 1}/{folds} trained", flush=True)
     return result
+
+
+def _fold_stamp(train_ids: list[str], thresholds: dict) -> str:
+    digest = hashlib.sha256(json.dumps([train_ids, thresholds], sort_keys=True).encode())
+    for path in sorted((ROOT / "classify").rglob("*.py")):
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- tasks
@@ -209,13 +253,37 @@ def _normal(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def line_task(pages: list, peers: dict[str, Extractor], cv: list[tuple[list[int], Path]], repeats: int) -> dict:
-    rendered = [page_lines(p) for p in pages]  # (texts, labels, labels with headline, headline)
+RenderedLines = list[tuple[list[str], list[bool], "int | None"]]  # per page: lines, labels, headline
+
+
+def dump_lines(pages: list) -> RenderedLines:
+    """Task 2: every block of the page one line, as a body-text dump."""
+    return [(texts, labels, headline) for texts, labels, _, headline in map(page_lines, pages)]
+
+
+def scraped_lines(pages: list, scrape: Extractor) -> RenderedLines:
+    """Task 3: the lines of a real extractor's output, the text a scraper delivers; the headline
+    (the dump's headline block, where the scraper kept it) is not scored, as in task 2."""
+    rendered = []
+    for page, (dump, _, _, headline) in zip(pages, map(page_lines, pages)):
+        texts = [line.strip() for line in scrape(page.html).splitlines() if line.strip()]
+        title = _normal(dump[headline]) if headline is not None else ""
+        rendered.append((
+            texts, label_lines(texts, page.gold),
+            next((i for i, t in enumerate(texts) if title and _normal(t) == title), None),
+        ))
+    return rendered
+
+
+def line_task(
+    pages: list, rendered: RenderedLines, peers: dict[str, Extractor], cv: list[tuple[list[int], Path]], repeats: int
+) -> dict:
+    """Ours (cross-validated models) and the peers on pages given as text lines."""
 
     def score(kept_per_page: list[list[bool]]) -> dict:
         tp = fp = fn = 0
         counts = []
-        for (texts, labels, _, headline), kept, page in zip(rendered, kept_per_page, pages):
+        for (texts, labels, headline), kept, page in zip(rendered, kept_per_page, pages):
             for i, (label, keep) in enumerate(zip(labels, kept)):
                 if i == headline:
                     continue
@@ -231,7 +299,7 @@ def line_task(pages: list, peers: dict[str, Extractor], cv: list[tuple[list[int]
             "token_f1": prf(counts)["f1"],
         }
 
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict] = {"every line kept": {**score([[True] * len(texts) for texts, *_ in rendered]), "ms_per_page": 0.0}}
     as_html = [
         "<html><body>" + "".join(f"<p>{html_lib.escape(t)}</p>" for t in texts) + "</body></html>"
         for texts, *_ in rendered
@@ -256,7 +324,9 @@ def line_task(pages: list, peers: dict[str, Extractor], cv: list[tuple[list[int]
             options = CleanOptions(favor=favor, models_dir=str(directory))
             docs = ours_texts([(pages[i].id, "text", "\n".join(rendered[i][0])) for i in test], options)
             for i, doc in zip(test, docs):
-                kept[i] = [line.status == CONTENT for line in doc.lines]
+                kept[i] = [line.status == CONTENT for line in doc.lines if line.text.strip()]
+                if len(kept[i]) != len(rendered[i][0]):  # a line break inside a line would shift every label
+                    raise ValueError(f"page {pages[i].id}: {len(kept[i])} lines cleaned, {len(rendered[i][0])} scored")
         rows[f"ours ({favor}, {len(cv)}-fold CV)"] = {**score(kept), "ms_per_page": timings[f"ours {favor}"][1]}
     return rows
 
@@ -364,28 +434,49 @@ def seeds_task() -> dict:
 
 
 def markdown(results: dict) -> str:
+    """The report of the tasks present (a `--tasks` run without `--merge` has only its own)."""
     out = ["# Cleaning benchmark", "", f"Command: `{results['command']}` at commit {results.get('commit', '?')}.", ""]
     out += [f"Timing: {results['timing']} (ms per page, one process, one core).", ""]
-    out += ["## HTML: Scrapinghub article-extraction benchmark (181 pages, shingle metric)", ""]
-    out += ["| system | precision | recall | F1 | ms/page |", "|---|---|---|---|---|"]
-    for name, row in sorted(results["html"].items(), key=lambda kv: -kv[1]["f1"]):
-        out.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['ms_per_page']:.1f} |")
-    out += ["", "## Plain text: the same pages as a line dump (content lines; headline not scored)", ""]
-    out += ["| system | line P | line R | line F1 | token F1 | ms/page |", "|---|---|---|---|---|---|"]
-    for name, row in sorted(results["lines"].items(), key=lambda kv: -kv[1]["line_f1"]):
-        out.append(
-            f"| {name} | {row['line_precision']:.3f} | {row['line_recall']:.3f} | {row['line_f1']:.3f} "
-            f"| {row['token_f1']:.3f} | {row['ms_per_page']:.1f} |"
-        )
-    tg = results["telegram"]
-    out += ["", f"## Telegram: {tg['posts']} posts of 12 channels (signature = line in >= {SIGNATURE_MIN_POSTS} posts of a channel)", ""]
-    out += ["| system | signature lines | removed | one-off lines | kept |", "|---|---|---|---|---|"]
-    for name, row in tg.items():
-        if isinstance(row, dict):
-            out.append(f"| {name} | {row['signature_lines']} | {row['signature_removed']:.3f} | {row['content_lines']} | {row['content_kept']:.3f} |")
-    seeds = results["seeds"]
-    out += ["", f"## Seeds: line P {seeds['precision']:.3f}, R {seeds['recall']:.3f}, F1 {seeds['f1']:.3f}", ""]
-    return "\n".join(out) + "\n"
+    line_header = ["| system | line P | line R | line F1 | token F1 | ms/page |", "|---|---|---|---|---|---|"]
+    if "html" in results:
+        out += [f"## HTML: Scrapinghub article-extraction benchmark (181 pages, shingle metric){_ran(results, 'html')}", ""]
+        out += ["| system | precision | recall | F1 | ms/page |", "|---|---|---|---|---|"]
+        for name, row in sorted(results["html"].items(), key=lambda kv: -kv[1]["f1"]):
+            out.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {row['ms_per_page']:.1f} |")
+        out.append("")
+    if "lines" in results:
+        out += [f"## Plain text: the same pages as a line dump (content lines; headline not scored){_ran(results, 'lines')}", ""]
+        out += line_header + _line_rows(results["lines"]) + [""]
+    for scraper, task in results.get("scraped", {}).items():
+        out += [f"## Scraped text: the pages as {scraper} delivers them, line by line ({task['lines']} lines, "
+                f"{task['content_share']:.1%} content; headline not scored){_ran(results, 'scraped')}", ""]
+        out += line_header + _line_rows(task["rows"]) + [""]
+    if "telegram" in results:
+        tg = results["telegram"]
+        out += [f"## Telegram: {tg['posts']} posts of 12 channels (signature = line in >= {SIGNATURE_MIN_POSTS} posts of a channel){_ran(results, 'telegram')}", ""]
+        out += ["| system | signature lines | removed | one-off lines | kept |", "|---|---|---|---|---|"]
+        for name, row in tg.items():
+            if isinstance(row, dict):
+                out.append(f"| {name} | {row['signature_lines']} | {row['signature_removed']:.3f} | {row['content_lines']} | {row['content_kept']:.3f} |")
+        out.append("")
+    if "seeds" in results:
+        seeds = results["seeds"]
+        out += [f"## Seeds: line P {seeds['precision']:.3f}, R {seeds['recall']:.3f}, F1 {seeds['f1']:.3f}{_ran(results, 'seeds')}", ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _line_rows(rows: dict) -> list[str]:
+    return [
+        f"| {name} | {row['line_precision']:.3f} | {row['line_recall']:.3f} | {row['line_f1']:.3f} "
+        f"| {row['token_f1']:.3f} | {row['ms_per_page']:.1f} |"
+        for name, row in sorted(rows.items(), key=lambda kv: -kv[1]["line_f1"])
+    ]
+
+
+def _ran(results: dict, task: str) -> str:
+    """Where a task's figures come from an earlier run than the header's (`--merge`)."""
+    run = results.get("runs", {}).get(task)
+    return f" (commit {run['commit']}: `{run['command']}`)" if run and run["commit"] != results.get("commit") else ""
 
 
 def plot(results: dict, path: Path) -> None:
@@ -414,6 +505,9 @@ def _commit() -> str:
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
 
 
+TASKS = ("html", "lines", "scraped", "telegram", "seeds")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folds", type=int, default=5)
@@ -421,34 +515,73 @@ def main() -> None:
     parser.add_argument(
         "--timing-repeats", type=int, default=3, help="timed passes over the pages; each system's best is reported"
     )
+    parser.add_argument("--tasks", nargs="*", choices=TASKS, default=list(TASKS), help="tasks to run (default: all)")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep the other tasks' results of the last run; each task names its commit"
+    )
+    parser.add_argument(
+        "--folds-dir", type=Path,
+        help="keep the fold models here, and reuse those an earlier run left for the same code (default: a scratch directory)",
+    )
     args = parser.parse_args()
     if not BENCHMARK_DIR.exists():
         sys.exit(f"SKIP: shared benchmark data not found at {BENCHMARK_DIR}")
     folds = 3 if args.quick else args.folds
-    results: dict = {
-        "command": "python benchmarks/cleaning.py" + (" --quick" if args.quick else f" --folds {folds}")
-        + (f" --timing-repeats {args.timing_repeats}" if args.timing_repeats != 3 else ""),
+    command = shlex.join(["python", "benchmarks/cleaning.py", *sys.argv[1:]])
+    previous = RESULTS / "cleaning.json"
+    results: dict = json.loads(previous.read_text()) if args.merge and previous.exists() else {}
+    runs = results.setdefault("runs", {})
+    for task in TASKS:  # results of runs before per-task records: the header's run
+        if task in results and task not in runs:
+            runs[task] = {"command": results["command"], "commit": results["commit"]}
+    results.update({
+        "command": command,
         "commit": _commit(),
         "timing": f"systems take turns 16 pages at a time; best of {args.timing_repeats} passes",
-    }
+    })
     pages = load_benchmark_pages()
     peers = peer_extractors()
     results["peers_installed"] = sorted(peers)
-    with tempfile.TemporaryDirectory() as work:
-        print(f"training {folds}-fold models ...", flush=True)
-        cv = cross_validated_models(pages, folds, Path(work))
-        print("HTML task ...", flush=True)
-        results["html"] = html_task(pages, peers, cv, args.timing_repeats)
-        print("plain-text line task ...", flush=True)
-        results["lines"] = line_task(pages, peers, cv, args.timing_repeats)
-    print("Telegram ...", flush=True)
-    results["telegram"] = telegram_task(200 if args.quick else None) if TELEGRAM_DIR.exists() else {"posts": 0}
-    results["seeds"] = seeds_task()
+    page_tasks = [task for task in ("html", "lines", "scraped") if task in args.tasks]
+    if page_tasks:
+        with tempfile.TemporaryDirectory() as scratch:
+            print(f"training {folds}-fold models ...", flush=True)
+            cv = cross_validated_models(pages, folds, args.folds_dir or Path(scratch))
+            if "html" in page_tasks:
+                print("HTML task ...", flush=True)
+                results["html"] = html_task(pages, peers, cv, args.timing_repeats)
+            if "lines" in page_tasks:
+                print("plain-text line task ...", flush=True)
+                results["lines"] = line_task(pages, dump_lines(pages), peers, cv, args.timing_repeats)
+            if "scraped" in page_tasks:
+                results["scraped"] = {}
+                for name, scrape in scrapers().items():
+                    print(f"scraped-text task: {name} ...", flush=True)
+                    rendered = scraped_lines(pages, scrape)
+                    labels = [label for _, page_labels, _ in rendered for label in page_labels]
+                    results["scraped"][name] = {
+                        "lines": len(labels), "content_share": sum(labels) / max(len(labels), 1),
+                        "rows": line_task(pages, rendered, peers, cv, args.timing_repeats),
+                    }
+    if "telegram" in args.tasks:
+        print("Telegram ...", flush=True)
+        results["telegram"] = telegram_task(200 if args.quick else None) if TELEGRAM_DIR.exists() else {"posts": 0}
+    if "seeds" in args.tasks:
+        results["seeds"] = seeds_task()
+    for task in args.tasks:
+        runs[task] = {"command": command, "commit": results["commit"]}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "cleaning.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    (RESULTS / "cleaning.md").write_text(markdown(results))
-    plot(results, RESULTS / "cleaning.png")
+    write_atomically(RESULTS / "cleaning.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    write_atomically(RESULTS / "cleaning.md", markdown(results))
+    if "html" in results:
+        plot(results, RESULTS / "cleaning.png")
     print(markdown(results))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 if __name__ == "__main__":
