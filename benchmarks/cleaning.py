@@ -113,22 +113,15 @@ def peer_extractors() -> dict[str, Extractor]:
     return peers
 
 
-def scrapers() -> dict[str, Extractor]:
-    """Task 3's inputs: recall-oriented extractors that are installed (name -> html -> text)."""
+def scrapers(peers: dict[str, Extractor]) -> dict[str, Extractor]:
+    """Task 3's inputs: the recall-oriented extractors among the installed peers (name -> html -> text)."""
     found: dict[str, Extractor] = {}
-    try:
+    if "trafilatura" in peers:
         import trafilatura
 
         found["trafilatura (favor_recall)"] = lambda h: trafilatura.extract(h, favor_recall=True) or ""
-    except ImportError:
-        pass
-    try:
-        from resiliparse.extract.html2text import extract_plain_text
-        from resiliparse.parse.html import HTMLTree
-
-        found["resiliparse (main_content)"] = lambda h: extract_plain_text(HTMLTree.parse(h), main_content=True)
-    except ImportError:
-        pass
+    if "resiliparse (main_content)" in peers:
+        found["resiliparse (main_content)"] = peers["resiliparse (main_content)"]
     return found
 
 
@@ -555,7 +548,7 @@ def main() -> None:
                 results["lines"] = line_task(pages, dump_lines(pages), peers, cv, args.timing_repeats)
             if "scraped" in page_tasks:
                 results["scraped"] = {}
-                for name, scrape in scrapers().items():
+                for name, scrape in scrapers(peers).items():
                     print(f"scraped-text task: {name} ...", flush=True)
                     rendered = scraped_lines(pages, scrape)
                     labels = [label for _, page_labels, _ in rendered for label in page_labels]
