@@ -60,6 +60,7 @@ from classify.clean.repetition import line_key  # noqa: E402
 from classify.clean.rules import rule_reason  # noqa: E402
 from classify.clean.training import BENCHMARK_DIR, SHARED, fit_models, load_benchmark_pages, page_lines  # noqa: E402
 from classify.document import CONTENT, NOISE, Document  # noqa: E402
+from classify.writers import AtomicFile  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TELEGRAM_DIR = SHARED / "data" / "telegram" / "nktkln_telegram_news"
@@ -254,11 +255,11 @@ def dump_lines(pages: list) -> RenderedLines:
     return [(texts, labels, headline) for texts, labels, _, headline in map(page_lines, pages)]
 
 
-def scraped_lines(pages: list, scrape: Extractor) -> RenderedLines:
+def scraped_lines(pages: list, dumps: RenderedLines, scrape: Extractor) -> RenderedLines:
     """Task 3: the lines of a real extractor's output, the text a scraper delivers; the headline
     (the dump's headline block, where the scraper kept it) is not scored, as in task 2."""
     rendered = []
-    for page, (dump, _, _, headline) in zip(pages, map(page_lines, pages)):
+    for page, (dump, _, headline) in zip(pages, dumps):
         texts = [line.strip() for line in scrape(page.html).splitlines() if line.strip()]
         title = _normal(dump[headline]) if headline is not None else ""
         rendered.append((
@@ -543,14 +544,15 @@ def main() -> None:
             if "html" in page_tasks:
                 print("HTML task ...", flush=True)
                 results["html"] = html_task(pages, peers, cv, args.timing_repeats)
+            dumps = dump_lines(pages) if "lines" in page_tasks or "scraped" in page_tasks else []
             if "lines" in page_tasks:
                 print("plain-text line task ...", flush=True)
-                results["lines"] = line_task(pages, dump_lines(pages), peers, cv, args.timing_repeats)
+                results["lines"] = line_task(pages, dumps, peers, cv, args.timing_repeats)
             if "scraped" in page_tasks:
                 results["scraped"] = {}
                 for name, scrape in scrapers(peers).items():
                     print(f"scraped-text task: {name} ...", flush=True)
-                    rendered = scraped_lines(pages, scrape)
+                    rendered = scraped_lines(pages, dumps, scrape)
                     labels = [label for _, page_labels, _ in rendered for label in page_labels]
                     results["scraped"][name] = {
                         "lines": len(labels), "content_share": sum(labels) / max(len(labels), 1),
@@ -572,9 +574,9 @@ def main() -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    partial.replace(path)
+    out = AtomicFile(path)
+    out.tmp.write_text(text, encoding="utf-8")
+    out.commit()
 
 
 if __name__ == "__main__":
