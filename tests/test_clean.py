@@ -369,13 +369,17 @@ NEGATIVE_HINTS = (
     "most-popular mostpopular more-stories read-more readmore hidden"
 ).split()
 POSITIVE_HINTS = "article content post entry story body text main blog news paragraph prose rich-text richtext".split()
-BOILERPLATE_CUES = (
+NOTICE_CUES = (
     "гиперссылка", "перепечатка", "Все права защищены", "При цитировании", "При использовании материалов",
-    "Подписывайтесь", "подписаться", "подписка на", "Читайте также", "Читать все", "Читать далее",
-    "Читать полностью", "Читайте нас", "Мобильная версия", "Версия для печати", "All rights reserved",
-    "Read more", "Subscribe", "Sign up", "Newsletter", "Cookie", "Mobile version", "Click here", "Follow us",
-    "Tous droits réservés", "Lire aussi", "Lire la suite", "Abonnez-vous", "Reproduction interdite",
+    "Подписывайтесь", "Подпишитесь", "Подпишись", "Читайте также", "Читать все", "Читать далее", "Читать полностью", "Читайте нас",
+    "Мобильная версия", "Версия для печати", "All rights reserved", "Read more", "Mobile version",
+    "Tous droits réservés", "Lire aussi", "Lire la suite", "Abonnez-vous", "Inscrivez-vous", "Suivez-nous", "Reproduction interdite",
     "Барлық құқықтар қорғалған", "Жазылыңыз",
+)
+CALL_CUES = (
+    "подписаться", "подписка на", "Subscribe", "Sign up", "Newsletter", "Newsletters", "Click here", "Follow us",
+    "We use cookies", "Cookie policy", "Cookie settings", "Accept cookies", "использует файлы cookie",
+    "Ce site utilise des cookies",
 )
 
 
@@ -402,11 +406,36 @@ def test_ads_and_tags_hints_are_whole_words_only() -> None:
         assert not NEGATIVE_HINT.search(plain), plain
 
 
-@pytest.mark.parametrize("cue", BOILERPLATE_CUES)
+@pytest.mark.parametrize("cue", NOTICE_CUES)
 def test_boilerplate_cues_are_recognised_in_a_short_notice(cue: str) -> None:
     from classify.clean.rules import BOILERPLATE_REASON, rule_reason
 
     assert rule_reason(f"{cue} на сайте") == BOILERPLATE_REASON
+
+
+@pytest.mark.parametrize("cue", CALL_CUES)
+def test_subscribe_and_cookie_calls_are_recognised_in_a_short_line(cue: str) -> None:
+    from classify.clean.rules import CALL_REASON, rule_reason
+
+    assert rule_reason(f"{cue} на сайте") == CALL_REASON
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The streaming service added 10 million subscribers in its first week, the company said.",
+        "Disney continued to sign up additional subscribers throughout the week, Mayer said, while its "
+        "engineers patched the software that had locked thousands of customers out on launch day.",
+        "Годовая подписка на газеты и журналы подорожала на треть, сообщили в Почте России.",
+        "Жители собрали подписи, и более ста тысяч человек успели подписаться под обращением к губернатору "
+        "с просьбой сохранить парк, который власти города собирались отдать под застройку жилого квартала.",
+        "She baked oatmeal cookies for the charity sale, which raised 3,000 dollars for the shelter.",
+    ],
+)
+def test_news_sentences_that_mention_subscribing_are_not_calls(sentence: str) -> None:
+    from classify.clean.rules import rule_reason
+
+    assert rule_reason(sentence) is None, sentence
 
 
 def test_line_memo_caches_short_lines_only() -> None:

@@ -44,20 +44,30 @@ _BYLINE = re.compile(
 MAX_BYLINE_WORDS = 6
 # Arrows that end a link label ("Read all news ➤"); not "»", which closes Russian quotations.
 _CALL_TO_ACTION_TAIL = re.compile(r"(?:[➤►▶→⟶⏩👉]|>>)\s*$")
-# Multilingual boilerplate vocabulary (stems, so inflected forms match): reprint terms, copyright,
-# subscribe / read-more calls, cookie banners and mobile-version switches that news CMSs print.
-_BOILERPLATE_CUES = re.compile(
-    r"гиперссылк|п(?:ерепечатк|рава защищены|ри (?:цитировании|использовании материал)"
-    r"|одпис(?:ывайтесь|аться|ка на))|чита(?:йте (?:также|нас)|ть (?:все|далее|полностью))"
-    r"|мобильн\w+ верси|версия для печати|барлық құқықтар қорғалған|жазылыңыз"
-    r"|a(?:ll rights reserved|bonnez-vous)|c(?:lick here|ookie)|follow us|lire (?:aussi|la suite)"
-    r"|mobile version|newsletter|re(?:ad more|production interdite)|s(?:ign up|ubscribe)"
-    r"|tous droits réservés"
+# Multilingual boilerplate vocabulary (stems, so inflected forms match), in two kinds. Notices no
+# article sentence contains: reprint terms, copyright, read-more links, mobile and print versions,
+# imperative "subscribe!" calls.
+_NOTICE_CUES = re.compile(
+    r"гиперссылк|п(?:ерепечатк|рава защищены|ри (?:цитировании|использовании материал)|одпи(?:сывайтесь|шитесь|шись))"
+    r"|чита(?:йте (?:также|нас)|ть (?:все|далее|полностью))|мобильн\w+ верси|версия для печати"
+    r"|барлық құқықтар қорғалған|жазылыңыз|a(?:ll rights reserved|bonnez-vous)|lire (?:aussi|la suite)"
+    r"|inscrivez-vous|mobile version|re(?:ad more|production interdite)|suivez-nous|tous droits réservés"
 )  # lower-cased lines (ten times faster than re.I); grouped by first letter as in clean.html
+# Calls whose words news sentences also use ("the service signed up 10 million subscribers",
+# "подписка на газеты подорожала"): whole words only, and only in a line that reads as a call: very
+# short, opening with the call, or addressed to the reader ("our newsletter", "подпишитесь на наш").
+_CALL_CUES = re.compile(
+    r"\b(?:подпис(?:аться|ка на)|файл\w* cookie|c(?:lick here|ookie (?:policy|settings|preferences|consent))"
+    r"|follow us|newsletters?|s(?:ign up|ubscribe)|(?:use|uses|accept|of) cookies|utilise des cookies)\b"
+)
+_READER_ADDRESS = re.compile(r"\b(?:our|your|you|us|наш\w*|ваш\w*|вас|нас|n(?:otre|os)|v(?:otre|os|ous)|біздің|сіздің)\b")
 
 
 MAX_NOTICE_WORDS = 60
+MAX_CALL_WORDS = 30
+SHORT_CALL_WORDS = 12
 BOILERPLATE_REASON = "boilerplate phrase (reprint, subscribe, read-more, copyright)"
+CALL_REASON = "call to subscribe, sign up or follow, or a cookie banner"
 # Context tests of the link-list step (classify.clean.lines), not line rules: they never decide
 # a line alone. A headline ends without sentence punctuation; a closing quote or bracket counts
 # only after one ("... в составе «Спартака»" is a headline, "... сказал он «да»." a sentence).
@@ -117,10 +127,13 @@ def rule_reason(text: str) -> str | None:
     lower = stripped.lower()
     if _BYLINE.match(stripped) and _word_count(stripped) <= MAX_BYLINE_WORDS:
         return "byline (author, editor or photographer credit)"
-    # A notice is a sentence or two; a longer line that mentions "subscribe" is an article paragraph
+    # A notice is a sentence or two; a longer line that mentions "read more" is an article paragraph
     # (a one-line article with an in-line promo must not lose its body).
-    if _BOILERPLATE_CUES.search(lower) and _word_count(stripped) <= MAX_NOTICE_WORDS:
+    if _NOTICE_CUES.search(lower) and _word_count(stripped) <= MAX_NOTICE_WORDS:
         return BOILERPLATE_REASON
+    call = _CALL_CUES.search(lower)
+    if call and _reads_as_call(lower, call.start()):
+        return CALL_REASON
     if _CALL_TO_ACTION_TAIL.search(stripped[-4:]) and _word_count(stripped) < 12:
         return "link label with an arrow (call to action)"
     # The sentence-end test reads the last character only (the line is stripped): most lines that
@@ -128,6 +141,13 @@ def rule_reason(text: str) -> str | None:
     if "." in lower and not SENTENCE_END.search(stripped[-1:]) and _DOMAIN.search(lower) and _word_count(stripped) < 8:
         return "site name or slogan"
     return None
+
+
+def _reads_as_call(lower: str, cue_start: int) -> bool:
+    words = _word_count(lower)
+    if words > MAX_CALL_WORDS:
+        return False
+    return words <= SHORT_CALL_WORDS or _word_count(lower[:cue_start]) == 0 or bool(_READER_ADDRESS.search(lower))
 
 
 def _word_count(text: str) -> int:
