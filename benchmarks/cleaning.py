@@ -60,7 +60,7 @@ from classify.clean.repetition import line_key  # noqa: E402
 from classify.clean.rules import rule_reason  # noqa: E402
 from classify.clean.training import BENCHMARK_DIR, SHARED, fit_models, load_benchmark_pages, page_lines  # noqa: E402
 from classify.document import CONTENT, NOISE, Document  # noqa: E402
-from classify.writers import AtomicFile  # noqa: E402
+from classify.writers import write_text_atomically  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 TELEGRAM_DIR = SHARED / "data" / "telegram" / "nktkln_telegram_news"
@@ -566,17 +566,11 @@ def main() -> None:
     for task in args.tasks:
         runs[task] = {"command": command, "commit": results["commit"]}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    write_atomically(RESULTS / "cleaning.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    write_atomically(RESULTS / "cleaning.md", markdown(results))
+    write_text_atomically(RESULTS / "cleaning.json", json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    write_text_atomically(RESULTS / "cleaning.md", markdown(results))
     if "html" in results:
         plot(results, RESULTS / "cleaning.png")
     print(markdown(results))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    out = AtomicFile(path)
-    out.tmp.write_text(text, encoding="utf-8")
-    out.commit()
 
 
 if __name__ == "__main__":

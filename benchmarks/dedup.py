@@ -43,6 +43,7 @@ from classify.dedup import DedupOptions, Deduplicator  # noqa: E402
 from classify.dedup.minhash import MinHasher, lsh_params  # noqa: E402
 from classify.dedup.shingles import normalise_text, shingle_paragraphs  # noqa: E402
 from classify.document import Document, Line  # noqa: E402
+from classify.writers import write_text_atomically  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 LABELS = SHARED / "labels"
@@ -902,9 +903,8 @@ def main() -> None:
 
 
 def write_results(results: dict[str, Any], out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "dedup.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    (out / "dedup.md").write_text(markdown(results), encoding="utf-8")
+    write_text_atomically(out / "dedup.json", json.dumps(results, ensure_ascii=False, indent=1))
+    write_text_atomically(out / "dedup.md", markdown(results))
     plot(results, out / "dedup.png")
     print(f"wrote {out / 'dedup.json'}, dedup.md, dedup.png")
 

@@ -47,6 +47,7 @@ from classify.models.bundle import text_to_classify  # noqa: E402
 from classify.models.features import normalise  # noqa: E402
 from classify.models.labelsets import LABEL_SETS, labels_root, load_label_set  # noqa: E402
 from classify.models.training import metrics, predict_labels  # noqa: E402
+from classify.writers import write_text_atomically  # noqa: E402
 from webnoise import WebNoise  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -462,9 +463,8 @@ def main() -> None:
         "targeted_document_stance": targeted_document_stance(bundle),
     }
     print(json.dumps(results["speed"], indent=1))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "models.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (RESULTS / "models.md").write_text(markdown(results), encoding="utf-8")
+    write_text_atomically(RESULTS / "models.json", json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    write_text_atomically(RESULTS / "models.md", markdown(results))
     plots(results)
     print(markdown(results))
 

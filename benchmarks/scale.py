@@ -42,8 +42,11 @@ SHARED = HERE.parent.parent / "shared" / "data" / "labels"
 RESULTS = HERE / "results"
 WORK = Path(os.environ.get("CLASSIFY_BENCH_WORK", "/tmp/classify-scale"))
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
 from webnoise import WebNoise  # noqa: E402  (benchmarks/ is not a package)
+
+from classify.writers import write_text_atomically  # noqa: E402
 
 HALVES = "2 x jobs 1, halves"
 CONFIGS = {
@@ -189,8 +192,7 @@ def _sha256(path: Path) -> str:
 
 
 def write_results(rows: list[dict], sizes: list[int], meta: dict) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scale.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    write_text_atomically(RESULTS / "scale.json", json.dumps({"meta": meta, "rows": rows}, indent=2))
     lines = [
         "# Scale: `classify run` against corpus size",
         "",
@@ -216,7 +218,7 @@ def write_results(rows: list[dict], sizes: list[int], meta: dict) -> None:
                 f"| {r['dedup_index_mb'] if r['dedup_index_mb'] is not None else '-'} | {same} "
                 f"| {r.get('commit', '-')} |"
             )
-    (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
+    write_text_atomically(RESULTS / "scale.md", "\n".join(lines) + "\n")
     plot(rows, sizes)
 
 

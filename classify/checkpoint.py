@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from classify.document import ErrorRecord
-from classify.writers import AtomicFile, EncodedRecord, JsonlWriter, open_writer, write_errors
+from classify.writers import AtomicFile, EncodedRecord, JsonlWriter, open_writer, write_errors, write_text_atomically
 
 MANIFEST_VERSION = 1
 
@@ -145,9 +145,7 @@ class Checkpoint:
             self.manifest["parts"] += 1
             self.manifest["items_done"] += self._pending_items
             self.manifest["summary"] = self._pending_summary
-            manifest = AtomicFile(self.workdir / "manifest.json")
-            manifest.tmp.write_text(json.dumps(self.manifest), encoding="utf-8")
-            manifest.commit()
+            write_text_atomically(self.workdir / "manifest.json", json.dumps(self.manifest))
         self._pending_items = self._window_batches = 0
         self._window_started = time.monotonic()
         self._last_commit_seconds = self._window_started - started

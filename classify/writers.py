@@ -87,6 +87,17 @@ class AtomicFile:
         self.tmp.unlink(missing_ok=True)
 
 
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write a whole text file so that readers see the old file or the new one, never a part."""
+    out = AtomicFile(path)
+    try:
+        out.tmp.write_text(text, encoding="utf-8")
+    except BaseException:
+        out.discard()
+        raise
+    out.commit()
+
+
 class _RecordWriter:
     """Context-manager protocol of the writers: commit on success, discard the temporary on error."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -88,3 +89,14 @@ def test_error_records(tmp_path):
 def test_unknown_format_is_refused(tmp_path):
     with pytest.raises(ValueError, match="format"):
         open_writer(tmp_path / "x", "xml")
+
+
+def test_a_failed_text_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    from classify.writers import write_text_atomically
+
+    target = tmp_path / "results.json"
+    write_text_atomically(target, '{"old": true}\n')
+    with pytest.raises(TypeError):
+        write_text_atomically(target, None)  # type: ignore[arg-type]  # fails after the temporary was made
+    assert target.read_text(encoding="utf-8") == '{"old": true}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
