@@ -371,9 +371,10 @@ NEGATIVE_HINTS = (
 POSITIVE_HINTS = "article content post entry story body text main blog news paragraph prose rich-text richtext".split()
 NOTICE_CUES = (
     "гиперссылка", "перепечатка", "Все права защищены", "При цитировании", "При использовании материалов",
-    "Подписывайтесь", "Подпишитесь", "Подпишись", "Читайте также", "Читать все", "Читать далее", "Читать полностью", "Читайте нас",
-    "Мобильная версия", "Версия для печати", "All rights reserved", "Read more", "Mobile version",
-    "Tous droits réservés", "Lire aussi", "Lire la suite", "Abonnez-vous", "Inscrivez-vous", "Suivez-nous", "Reproduction interdite",
+    "Подписывайтесь", "Подпишитесь", "Подпишись", "Читайте также", "Читать все", "Читать далее",
+    "Читать полностью", "Читайте нас", "Мобильная версия", "Версия для печати", "All rights reserved",
+    "Read more", "Mobile version", "Tous droits réservés", "Lire aussi", "Lire la suite", "Abonnez-vous",
+    "Inscrivez-vous", "Suivez-nous", "Reproduction interdite",
     "Барлық құқықтар қорғалған", "Жазылыңыз",
 )
 CALL_CUES = (

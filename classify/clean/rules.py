@@ -144,10 +144,11 @@ def rule_reason(text: str) -> str | None:
 
 
 def _reads_as_call(lower: str, cue_start: int) -> bool:
+    """Very short, opening with the call (nothing but symbols before it), or addressed to the reader."""
     words = _word_count(lower)
     if words > MAX_CALL_WORDS:
         return False
-    return words <= SHORT_CALL_WORDS or _word_count(lower[:cue_start]) == 0 or bool(_READER_ADDRESS.search(lower))
+    return words <= SHORT_CALL_WORDS or not _WORD.search(lower, 0, cue_start) or bool(_READER_ADDRESS.search(lower))
 
 
 def _word_count(text: str) -> int:
