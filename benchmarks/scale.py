@@ -183,6 +183,11 @@ def best_runs(runs: list[dict]) -> dict:
     return {**best, "seconds_all": [r["seconds"] for r in runs]}
 
 
+def git_commit() -> str:
+    """The checkout's short commit, which each results row names."""
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -261,7 +266,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(),
         "command": shlex.join(["python", "benchmarks/scale.py", *sys.argv[1:]]),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip(),
+        "commit": git_commit(),
     }
     print(json.dumps(meta), flush=True)
     for size in sizes:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shlex
 import shutil
@@ -126,9 +127,9 @@ def main() -> None:
     if not scale.SHARED.exists():
         sys.exit(f"shared data not found at {scale.SHARED}: this benchmark needs ../shared/data/labels")
     meta = {
-        "machine": f"{platform.machine()}, {scale.os.cpu_count()} cores",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "command": shlex.join(["python", "benchmarks/stages.py", *sys.argv[1:]]),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip(),
+        "commit": scale.git_commit(),
         "rate": args.rate,
     }
     rows = []
