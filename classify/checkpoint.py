@@ -2,11 +2,13 @@
 
 While a run writes to OUTPUT, its records go to a work directory `OUTPUT.partial/`: one part file
 of documents and one of errors per checkpoint window, each renamed into place when the window
-closes, then the deduplicator's state, then `manifest.json` (how many input items are done, which
-parts hold them, the running summary). The manifest is written last and atomically, so after a
-crash (even `kill -9`) it describes a consistent prefix of the run: `--resume` skips that many
-input items, restores the deduplicator, and goes on. When the run ends, the parts are joined into
-OUTPUT and the errors file (both atomically) and the work directory is removed.
+closes, then what changed in the deduplicator's state (`classify.dedup.storage.SegmentedState`,
+in `dedup/`), then `manifest.json` (how many input items are done, which parts hold them, which
+files hold the deduplicator's state, the running summary). The manifest is written last and
+atomically, so after a crash (even `kill -9`) it describes a consistent prefix of the run:
+`--resume` skips that many input items, restores the deduplicator, and goes on. When the run
+ends, the parts are joined into OUTPUT and the errors file (both atomically) and the work
+directory is removed.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from classify.dedup.stage import Deduplicator
+from classify.dedup.storage import SegmentedState
 from classify.document import ErrorRecord
 from classify.writers import AtomicFile, EncodedRecord, JsonlWriter, open_writer, write_errors, write_text_atomically
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: the deduplicator state saved in segments, listed in the manifest
 
 
 class ResumeError(ValueError):
@@ -39,9 +42,9 @@ class Checkpoint:
     """Writes a run's records in committed windows and resumes from the last committed one.
 
     every_batches / every_seconds: a window closes after this many batches or seconds, whichever
-    comes first, but never before `max_overhead` x the time the previous close took: each close
-    saves the whole deduplicator state, which grows with the corpus, so windows lengthen as it
-    grows and checkpointing stays a bounded share of the run time.
+    comes first, but never before `max_overhead` x the time the previous close took, so that
+    checkpointing stays a bounded share of the run time even when closes get slow (a slow disk,
+    a large merged run of the deduplicator's index to write).
     """
 
     def __init__(
@@ -69,10 +72,13 @@ class Checkpoint:
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir.mkdir(parents=True)
-        # Parts beyond the manifest belong to a window that never committed: drop them.
+        # Parts beyond the manifest, and state files it does not list, belong to a window that
+        # never committed: drop them.
         for stray in self.workdir.glob("part-*"):
             if int(stray.name.split("-")[1].split(".")[0]) >= self.manifest["parts"]:
                 stray.unlink()
+        self._dedup_state = SegmentedState(self.workdir / "dedup")
+        self._dedup_state.prune(self.manifest.get("dedup"))
         self._writers: tuple[Any, JsonlWriter] | None = None
         self._pending_summary: dict[str, int] = self.manifest["summary"]
         self._pending_items = 0
@@ -88,9 +94,14 @@ class Checkpoint:
         return self.manifest["summary"]
 
     @property
-    def dedup_state(self) -> Path | None:
-        path = self.workdir / "dedup.npz"
-        return path if path.exists() and self.items_done else None
+    def holds_dedup_state(self) -> bool:
+        """Whether the committed checkpoint has a deduplicator state to `restore_dedup`."""
+        return bool(self.items_done and self.manifest.get("dedup"))
+
+    def restore_dedup(self, dedup: Deduplicator) -> None:
+        """Set `dedup` to the committed checkpoint's state, if it has one."""
+        if self.holds_dedup_state:
+            self._dedup_state.load(dedup, self.manifest["dedup"])
 
     def _load_manifest(self) -> None:
         try:
@@ -116,10 +127,10 @@ class Checkpoint:
         errors: list[ErrorRecord],
         items: int,
         summary: dict[str, int],
-        save_state: Callable[[Path], object] | None,
+        dedup: Deduplicator | None,
     ) -> None:
-        """Add one batch (`items` input items; `summary`: the run's totals with it) to the open
-        window; close the window when it is due."""
+        """Add one batch (`items` input items; `summary`: the run's totals with it; `dedup`: the
+        deduplicator that has seen it) to the open window; close the window when it is due."""
         if self._writers is None:
             number = self.manifest["parts"]
             self._writers = (open_writer(self._part("docs", number), self.fmt), JsonlWriter(self._part("errors", number)))
@@ -131,21 +142,22 @@ class Checkpoint:
         elapsed = time.monotonic() - self._window_started
         due = self._window_batches >= self.every_batches or elapsed >= self.every_seconds
         if due and elapsed * self.max_overhead >= self._last_commit_seconds:
-            self.commit(save_state)
+            self.commit(dedup)
 
-    def commit(self, save_state: Callable[[Path], object] | None) -> None:
+    def commit(self, dedup: Deduplicator | None) -> None:
         """Close the open window: parts, then deduplicator state, then the manifest (the commit point)."""
         started = time.monotonic()
         if self._writers is not None:
             for writer in self._writers:
                 writer.close()
             self._writers = None
-            if save_state is not None:
-                save_state(self.workdir / "dedup.npz")
+            if dedup is not None:
+                self.manifest["dedup"] = self._dedup_state.save(dedup)
             self.manifest["parts"] += 1
             self.manifest["items_done"] += self._pending_items
             self.manifest["summary"] = self._pending_summary
             write_text_atomically(self.workdir / "manifest.json", json.dumps(self.manifest))
+            self._dedup_state.prune(self.manifest.get("dedup"))  # runs that merges replaced
         self._pending_items = self._window_batches = 0
         self._window_started = time.monotonic()
         self._last_commit_seconds = self._window_started - started
@@ -190,14 +202,17 @@ class DirectOutput:
     """Output without checkpoints, for standard output (which cannot be resumed or renamed)."""
 
     items_done = 0
-    dedup_state = None
+    holds_dedup_state = False
     summary: dict[str, int] = {}
 
     def __init__(self, output: Path | str, errors_output: Path, fmt: str) -> None:
         self._docs = open_writer(output, fmt)
         self._errors = JsonlWriter(errors_output)
 
-    def write(self, records, errors, items, summary, save_state) -> None:  # noqa: ARG002
+    def restore_dedup(self, dedup: Deduplicator) -> None:
+        """Nothing to restore: standard output cannot be resumed."""
+
+    def write(self, records, errors, items, summary, dedup) -> None:  # noqa: ARG002
         self._docs.write(records)
         write_errors(self._errors, errors)
 

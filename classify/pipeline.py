@@ -326,7 +326,9 @@ def run(
     sink = open_output(output, Path(errors_output), fmt, fingerprint, resume, every_batches=options.checkpoint_every)
     dedup = None
     if "dedup" in options.stages:
-        dedup = Deduplicator(options.dedup, index_path=sink.dedup_state or options.index_path)
+        # A resumed run's checkpoint holds the persistent index as it was plus what the run added.
+        dedup = Deduplicator(options.dedup, index_path=None if sink.holds_dedup_state else options.index_path)
+        sink.restore_dedup(dedup)
     summary = RunSummary(**sink.summary)
     corpus_counts = count_corpus_lines(inputs, options)
     # Workers need only the lines that reach the repetition threshold; a persistent index keeps
@@ -342,7 +344,7 @@ def run(
         for batch, errors, n_items, sketch in prepared:
             records = finish_batch(batch, sketch, errors, dedup, models, options)
             summary.add(records, errors)
-            sink.write(records, errors, n_items, asdict(summary), dedup.save if dedup else None)
+            sink.write(records, errors, n_items, asdict(summary), dedup)
             if on_batch:
                 on_batch(records, errors)
     sink.finish()

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from classify.checkpoint import ResumeError
+from classify.checkpoint import MANIFEST_VERSION, ResumeError
 from classify.pipeline import RunOptions, run
 
 WORDS = (
@@ -78,7 +78,7 @@ def test_resume_refuses_other_inputs_or_options(tmp_path):
     out = tmp_path / "o.jsonl"
     partial = tmp_path / "o.jsonl.partial"
     partial.mkdir()
-    (partial / "manifest.json").write_text(json.dumps({"version": 1, "fingerprint": "other", "items_done": 5, "parts": 1, "summary": {}}))
+    (partial / "manifest.json").write_text(json.dumps({"version": MANIFEST_VERSION, "fingerprint": "other", "items_done": 5, "parts": 1, "summary": {}}))
     with pytest.raises(ResumeError, match="other inputs or options"):
         run([corpus], out, tmp_path / "o.errors.jsonl", RunOptions(), resume=True)
     # Without --resume the stale work directory is discarded and the run starts over.

@@ -5,16 +5,21 @@ target (``os.replace`` is atomic on POSIX and Windows), so an interrupted save l
 index intact. The header carries a format name and version and the options that shape the
 signatures and sets; loading an index written with another version or other options fails with
 `IndexFormatError` instead of silently producing wrong matches.
+
+A run's checkpoints save the state many times over; `SegmentedState` keeps it as a directory of
+segment files instead, so that each save writes only what changed since the previous one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import weakref
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,18 +46,46 @@ class IndexFormatError(ValueError):
 
 def save_state(dedup: Deduplicator, path: Path) -> None:
     """Write the deduplicator's state to `path` atomically."""
-    header = {"format": FORMAT, "version": VERSION, "options": dedup.options.to_dict()}
-    ids = [doc_id.encode("utf-8") for doc_id in dedup.document_ids]
+    id_bytes, id_lengths = _document_id_arrays(dedup.document_ids)
     arrays = {
-        "header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
-        "document_id_bytes": np.frombuffer(b"".join(ids), dtype=np.uint8),
-        "document_id_offsets": np.concatenate(([0], np.cumsum([len(i) for i in ids]))).astype(np.int64),
+        "header": _header_array(dedup),
+        "document_id_bytes": id_bytes,
+        "document_id_offsets": np.concatenate(([0], np.cumsum(id_lengths))).astype(np.int64),
+        **_index_arrays(dedup),
+    }
+    _write_npz(path, arrays)
+
+
+def load_state(dedup: Deduplicator, path: Path) -> None:
+    """Restore `dedup`'s state from `path`, checking format, version and options."""
+    _restore(dedup, _read_npz(path), path)
+
+
+def _header_array(dedup: Deduplicator) -> np.ndarray:
+    header = {"format": FORMAT, "version": VERSION, "options": dedup.options.to_dict()}
+    return np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)
+
+
+def _document_id_arrays(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Document ids as their concatenated UTF-8 bytes and the byte length of each."""
+    encoded = [doc_id.encode("utf-8") for doc_id in ids]
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), np.fromiter(map(len, encoded), np.int64, len(encoded))
+
+
+def _index_arrays(dedup: Deduplicator) -> dict[str, np.ndarray]:
+    """The deduplicator's numpy state by name, as views (nothing is copied)."""
+    arrays = {
         "paragraph_doc": dedup.paragraph_doc.values,
         "paragraph_line": dedup.paragraph_line.values,
         "document_item_doc": dedup.document_item_doc.values,
     }
     for prefix, index in (("paragraphs", dedup.paragraphs), ("documents", dedup.documents)):
         arrays.update({f"{prefix}.{name}": value for name, value in index.state().items()})
+    return arrays
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """`np.savez` to a temporary file, flushed to disk, then renamed over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -66,24 +99,30 @@ def save_state(dedup: Deduplicator, path: Path) -> None:
         raise
 
 
-def load_state(dedup: Deduplicator, path: Path) -> None:
-    """Restore `dedup`'s state from `path`, checking format, version and options."""
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        header = json.loads(arrays["header"].tobytes().decode("utf-8"))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            return {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise IndexFormatError(f"{path}: not a readable dedup index ({err})") from err
+
+
+def _restore(dedup: Deduplicator, arrays: dict[str, np.ndarray], source: Path) -> None:
+    """Set `dedup`'s state from `arrays` (as `save_state` writes them), checking the header."""
+    try:
+        header = json.loads(arrays["header"].tobytes().decode("utf-8"))
+    except (ValueError, KeyError) as err:
+        raise IndexFormatError(f"{source}: not a readable dedup index ({err})") from err
     if header.get("format") != FORMAT or header.get("version") != VERSION:
         raise IndexFormatError(
-            f"{path}: index format {header.get('format')!r} version {header.get('version')!r}, "
+            f"{source}: index format {header.get('format')!r} version {header.get('version')!r}, "
             f"this program reads {FORMAT!r} version {VERSION}; rebuild the index"
         )
     stored = DedupOptions(**header["options"])
     mismatched = [name for name in _SHAPING_OPTIONS if getattr(stored, name) != getattr(dedup.options, name)]
     if mismatched:
         details = ", ".join(f"{n}={getattr(stored, n)!r} (now {getattr(dedup.options, n)!r})" for n in mismatched)
-        raise IndexFormatError(f"{path}: index was built with {details}; use the same options or a new index")
+        raise IndexFormatError(f"{source}: index was built with {details}; use the same options or a new index")
     offsets = arrays["document_id_offsets"]
     raw = arrays["document_id_bytes"].tobytes()
     dedup.document_ids = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
@@ -98,3 +137,124 @@ def load_state(dedup: Deduplicator, path: Path) -> None:
     dedup.paragraphs = dedup._new_index(dedup.options.threshold, paragraph_sets, states["paragraphs"])
     document_sets = UnionSetStore(paragraph_sets, states["documents"])
     dedup.documents = dedup._new_index(dedup.options.document_threshold, document_sets, states["documents"])
+
+
+
+# A multimap run in the flat state: "<index>.<multimap>_keys.<n>" and "<index>.<multimap>_owners.<n>".
+_RUN_PART = re.compile(r"^(?P<multimap>.+)_(?P<part>keys|owners)\.(?P<run>\d+)$")
+
+
+class SegmentedState:
+    """A deduplicator's state saved again and again into one directory, each save writing only
+    what changed since the previous one, so the checkpoints of a run cost O(n log n) in all
+    instead of O(n^2 / window) for saving the whole state each time.
+
+    Almost all of the state only grows at its end (sets, sketches, ids, owners of each item); a
+    save writes those arrays' new tails into one file. The multimaps' sorted runs never change
+    once built (a merge builds a new run), so a run is written once, when it first appears, and
+    its file is deleted once a merge has replaced it; run sizes halve from run to run, so an item
+    is written O(log n) times, as often as it is merged. Only the header and the union-find
+    parents (old clusters' roots move) are rewritten whole, 4 bytes per item.
+
+    `save` returns a listing (JSON) of the files that make up the state, for the caller to commit
+    (in a checkpoint manifest); after that commit, `prune` deletes the files it does not name.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._tails: dict[str, list[str]] = {}  # growing array -> files of its segments, in order
+        self._saved: dict[str, int] = {}  # growing array -> elements written so far
+        self._saved_ids = 0  # document ids written so far
+        self._run_files: dict[int, tuple[weakref.ref, str]] = {}  # id(a run's keys) -> (ref, file)
+        self._serial = 0
+
+    def save(self, dedup: Deduplicator) -> dict[str, Any]:
+        """Write what changed since the last save (or `load`); returns the listing of the state."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        arrays = _index_arrays(dedup)
+        id_bytes, id_lengths = _document_id_arrays(dedup.document_ids[self._saved_ids :])
+        tails = {"document_id_bytes": id_bytes, "document_id_lengths": id_lengths}
+        rewritten = {"header": _header_array(dedup)}
+        runs: dict[str, list[str]] = {}
+        for name, values in arrays.items():
+            if (run := _RUN_PART.match(name)) is not None:
+                if run["part"] == "keys":  # the multimap's runs come oldest first
+                    owners = arrays[f"{run['multimap']}_owners.{run['run']}"]
+                    runs.setdefault(run["multimap"], []).append(self._run_file(values, owners))
+            elif name.endswith(".parent"):
+                rewritten[name] = values
+            else:
+                tails[name] = values[self._saved.get(name, 0) :]
+        tails = {name: tail for name, tail in tails.items() if len(tail)}
+        if tails:
+            tail_file = self._write("tail", tails)
+            for name, tail in tails.items():
+                self._tails.setdefault(name, []).append(tail_file)
+                self._saved[name] = self._saved.get(name, 0) + len(tail)
+        self._saved_ids = len(dedup.document_ids)
+        return {"tails": {name: list(files) for name, files in self._tails.items()}, "runs": runs,
+                "rewritten": self._write("rewritten", rewritten)}
+
+    def _run_file(self, keys: np.ndarray, owners: np.ndarray) -> str:
+        """The file holding this run, written now if it is new (runs are known by identity)."""
+        known = self._run_files.get(id(keys))
+        if known is not None and known[0]() is keys:
+            return known[1]
+        name = self._write("run", {"keys": keys, "owners": owners})
+        self._run_files[id(keys)] = (weakref.ref(keys), name)
+        return name
+
+    def _write(self, kind: str, arrays: dict[str, np.ndarray]) -> str:
+        self._serial += 1
+        name = f"{kind}-{self._serial:06d}.npz"
+        _write_npz(self.directory / name, arrays)
+        return name
+
+    def load(self, dedup: Deduplicator, listing: dict[str, Any]) -> None:
+        """Restore `dedup` from the files `listing` names; later saves write only what follows."""
+        files: dict[str, dict[str, np.ndarray]] = {}
+
+        def read(name: str) -> dict[str, np.ndarray]:
+            if name not in files:
+                files[name] = _read_npz(self.directory / name)
+            return files[name]
+
+        arrays = dict(read(listing["rewritten"]))
+        for name, segments in listing["tails"].items():
+            arrays[name] = np.concatenate([read(segment)[name] for segment in segments])
+        run_arrays = []
+        for multimap, run_names in listing["runs"].items():
+            for number, run_name in enumerate(run_names):
+                run = read(run_name)
+                arrays[f"{multimap}_keys.{number}"], arrays[f"{multimap}_owners.{number}"] = run["keys"], run["owners"]
+                run_arrays.append((run["keys"], run_name))
+        lengths = arrays.pop("document_id_lengths", np.zeros(0, dtype=np.int64))
+        arrays["document_id_offsets"] = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        arrays.setdefault("document_id_bytes", np.zeros(0, dtype=np.uint8))
+        _restore(dedup, arrays, self.directory)
+        # The restored multimaps hold these very run arrays, so they are not written again.
+        self._run_files = {id(keys): (weakref.ref(keys), name) for keys, name in run_arrays}
+        self._tails = {name: list(segments) for name, segments in listing["tails"].items()}
+        self._saved = {name: len(arrays[name]) for name in listing["tails"] if name in arrays}
+        self._saved_ids = len(lengths)
+        self._serial = max([self._serial, *(_serial_of(name) for name in _files_of(listing))])
+
+    def prune(self, listing: dict[str, Any] | None) -> None:
+        """Delete the files of this directory that `listing` (the committed state) does not name."""
+        keep = set(_files_of(listing)) if listing else set()
+        for path in self.directory.glob("*.npz"):
+            if path.name not in keep:
+                path.unlink()
+        for path in self.directory.glob("*.tmp"):
+            path.unlink()
+        for key in [key for key, (_, name) in self._run_files.items() if name not in keep]:
+            del self._run_files[key]
+
+
+def _files_of(listing: dict[str, Any]) -> list[str]:
+    return [listing["rewritten"], *(f for files in listing["tails"].values() for f in files),
+            *(f for files in listing["runs"].values() for f in files)]
+
+
+def _serial_of(name: str) -> int:
+    return int(name.rsplit("-", 1)[1].split(".")[0])
