@@ -42,7 +42,6 @@ import html as html_lib
 import json
 import re
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +51,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from classify.clean import CleanOptions, clean_documents  # noqa: E402
 from classify.clean.gold import label_lines, page_counts, prf  # noqa: E402
@@ -61,6 +61,7 @@ from classify.clean.rules import rule_reason  # noqa: E402
 from classify.clean.training import BENCHMARK_DIR, SHARED, fit_models, load_benchmark_pages, page_lines  # noqa: E402
 from classify.document import CONTENT, NOISE, Document  # noqa: E402
 from classify.writers import write_text_atomically  # noqa: E402
+from provenance import git_commit  # noqa: E402  (benchmarks/ is not a package)
 
 RESULTS = ROOT / "benchmarks" / "results"
 TELEGRAM_DIR = SHARED / "data" / "telegram" / "nktkln_telegram_news"
@@ -495,10 +496,6 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def _commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-
-
 TASKS = ("html", "lines", "scraped", "telegram", "seeds")
 
 
@@ -530,7 +527,7 @@ def main() -> None:
             runs[task] = {"command": results["command"], "commit": results["commit"]}
     results.update({
         "command": command,
-        "commit": _commit(),
+        "commit": git_commit(),
         "timing": f"systems take turns 16 pages at a time; best of {args.timing_repeats} passes",
     })
     pages = load_benchmark_pages()

@@ -44,7 +44,8 @@ WORK = Path(os.environ.get("CLASSIFY_BENCH_WORK", "/tmp/classify-scale"))
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from webnoise import WebNoise  # noqa: E402  (benchmarks/ is not a package)
+from provenance import git_commit  # noqa: E402  (benchmarks/ is not a package)
+from webnoise import WebNoise  # noqa: E402
 
 from classify.writers import write_text_atomically  # noqa: E402
 
@@ -181,11 +182,6 @@ def best_runs(runs: list[dict]) -> dict:
         raise RuntimeError(f"{runs[0]['config']}: repeated runs wrote different output ({sorted(digests)})")
     best = min(runs, key=lambda r: r["seconds"])
     return {**best, "seconds_all": [r["seconds"] for r in runs]}
-
-
-def git_commit() -> str:
-    """The checkout's short commit, which each results row names."""
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
 
 
 def _sha256(path: Path) -> str:

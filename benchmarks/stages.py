@@ -33,6 +33,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import scale  # noqa: E402  (benchmarks/ is not a package)
+from provenance import git_commit  # noqa: E402
 
 from classify.writers import write_text_atomically  # noqa: E402
 
@@ -129,7 +130,7 @@ def main() -> None:
     meta = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "command": shlex.join(["python", "benchmarks/stages.py", *sys.argv[1:]]),
-        "commit": scale.git_commit(),
+        "commit": git_commit(),
         "rate": args.rate,
     }
     rows = []
