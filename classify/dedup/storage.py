@@ -139,7 +139,6 @@ def _restore(dedup: Deduplicator, arrays: dict[str, np.ndarray], source: Path) -
     dedup.documents = dedup._new_index(dedup.options.document_threshold, document_sets, states["documents"])
 
 
-
 # A multimap run in the flat state: "<index>.<multimap>_keys.<n>" and "<index>.<multimap>_owners.<n>".
 _RUN_PART = re.compile(r"^(?P<multimap>.+)_(?P<part>keys|owners)\.(?P<run>\d+)$")
 
@@ -164,7 +163,6 @@ class SegmentedState:
         self.directory = Path(directory)
         self._tails: dict[str, list[str]] = {}  # growing array -> files of its segments, in order
         self._saved: dict[str, int] = {}  # growing array -> elements written so far
-        self._saved_ids = 0  # document ids written so far
         self._run_files: dict[int, tuple[weakref.ref, str]] = {}  # id(a run's keys) -> (ref, file)
         self._serial = 0
 
@@ -172,7 +170,8 @@ class SegmentedState:
         """Write what changed since the last save (or `load`); returns the listing of the state."""
         self.directory.mkdir(parents=True, exist_ok=True)
         arrays = _index_arrays(dedup)
-        id_bytes, id_lengths = _document_id_arrays(dedup.document_ids[self._saved_ids :])
+        # One length per document id: the ids written so far are the lengths written so far.
+        id_bytes, id_lengths = _document_id_arrays(dedup.document_ids[self._saved.get("document_id_lengths", 0) :])
         tails = {"document_id_bytes": id_bytes, "document_id_lengths": id_lengths}
         rewritten = {"header": _header_array(dedup)}
         runs: dict[str, list[str]] = {}
@@ -191,7 +190,6 @@ class SegmentedState:
             for name, tail in tails.items():
                 self._tails.setdefault(name, []).append(tail_file)
                 self._saved[name] = self._saved.get(name, 0) + len(tail)
-        self._saved_ids = len(dedup.document_ids)
         return {"tails": {name: list(files) for name, files in self._tails.items()}, "runs": runs,
                 "rewritten": self._write("rewritten", rewritten)}
 
@@ -236,7 +234,7 @@ class SegmentedState:
         self._run_files = {id(keys): (weakref.ref(keys), name) for keys, name in run_arrays}
         self._tails = {name: list(segments) for name, segments in listing["tails"].items()}
         self._saved = {name: len(arrays[name]) for name in listing["tails"] if name in arrays}
-        self._saved_ids = len(lengths)
+        self._saved["document_id_lengths"] = len(lengths)
         self._serial = max([self._serial, *(_serial_of(name) for name in _files_of(listing))])
 
     def prune(self, listing: dict[str, Any] | None) -> None:
