@@ -9,6 +9,11 @@ atomically, so after a crash (even `kill -9`) it describes a consistent prefix o
 `--resume` skips that many input items, restores the deduplicator, and goes on. When the run
 ends, the parts are joined into OUTPUT and the errors file (both atomically) and the work
 directory is removed.
+
+The work directory is also the run's lock: a run holds an advisory lock (flock) on it from start
+to end, so a second run writing the same OUTPUT stops at once with `RunInProgress` instead of
+trampling the first one's parts. The kernel drops the lock when its process dies, even by
+`kill -9`, so a crashed run never blocks the `--resume` after it, and no lock file is left behind.
 """
 
 from __future__ import annotations
@@ -31,6 +36,48 @@ MANIFEST_VERSION = 2  # 2: the deduplicator state saved in segments, listed in t
 
 class ResumeError(ValueError):
     """The work directory cannot be resumed: another run's, another version's, or unreadable."""
+
+
+class RunInProgress(OSError):
+    """Another live run holds the work directory of this output."""
+
+
+def lock_directory(directory: Path) -> int | None:
+    """Create `directory` if need be and take an exclusive advisory lock on it; returns the file
+    descriptor that holds the lock (close it to release), None where the platform has no flock.
+
+    Raises RunInProgress when another process holds the lock. The lock is taken on the directory
+    itself, so nothing is left behind; a lock won on a directory that its holder removed meanwhile
+    (the inode at the path changed) is dropped and taken again on the new one.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: runs are not guarded against each other
+        directory.mkdir(parents=True, exist_ok=True)
+        return None
+    while True:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunInProgress(
+                f"{directory}: another classify run is writing this output; wait for it to end or choose another --output"
+            ) from None
+        held = os.fstat(fd)
+        try:
+            current = os.stat(directory)
+        except FileNotFoundError:
+            current = None
+        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+        os.close(fd)
+
+
+def _empty_directory(directory: Path) -> None:
+    for child in directory.iterdir():
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
 
 
 def run_fingerprint(settings: Any) -> str:
@@ -67,27 +114,43 @@ class Checkpoint:
         self.manifest: dict[str, Any] = {
             "version": MANIFEST_VERSION, "fingerprint": fingerprint, "items_done": 0, "parts": 0, "summary": {},
         }
-        if resume and (self.workdir / "manifest.json").exists():
-            self._load_manifest()
-        else:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir.mkdir(parents=True)
-        # Parts beyond the manifest, and state files it does not list, belong to a window that
-        # never committed: drop them.
-        for stray in self.workdir.glob("part-*"):
-            if int(stray.name.split("-")[1].split(".")[0]) >= self.manifest["parts"]:
-                stray.unlink()
-        self._dedup_state = SegmentedState(self.workdir / "dedup")
-        self._dedup_state.prune(self.manifest.get("dedup"))
         self._writers: tuple[Any, JsonlWriter] | None = None
+        self._lock = lock_directory(self.workdir)
+        try:
+            if resume and (self.workdir / "manifest.json").exists():
+                self._load_manifest()
+            else:  # emptied, not replaced: the lock is on this directory
+                _empty_directory(self.workdir)
+            # Parts beyond the manifest, and state files it does not list, belong to a window
+            # that never committed: drop them.
+            for stray in self.workdir.glob("part-*"):
+                if int(stray.name.split("-")[1].split(".")[0]) >= self.manifest["parts"]:
+                    stray.unlink()
+            self._dedup_state = SegmentedState(self.workdir / "dedup")
+            self._dedup_state.prune(self.manifest.get("dedup"))
+        except BaseException:
+            self.close()
+            raise
         self._pending_summary: dict[str, int] = self.manifest["summary"]
         self._pending_items = 0
         self._window_batches = 0
         self._window_started = time.monotonic()
 
+    def __enter__(self) -> Checkpoint:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
     @property
     def items_done(self) -> int:
         return self.manifest["items_done"]
+
+    @property
+    def scratch(self) -> Path:
+        """A directory for the run's temporary files: inside the work directory, so that a crashed
+        run's leftovers go with it (by `--resume` or by the next run) instead of piling up in /tmp."""
+        return self.workdir
 
     @property
     def summary(self) -> dict[str, int]:
@@ -175,6 +238,18 @@ class Checkpoint:
             _concatenate_parquet([self._part("docs", n) for n in parts], self.output)
         _concatenate([self._part("errors", n) for n in parts], self.errors_output)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        self.close()
+
+    def close(self) -> None:
+        """Discard a window that has not committed and release the lock (idempotent). After a
+        failure the committed checkpoint stays in the work directory for `--resume`."""
+        if self._writers is not None:
+            for writer in self._writers:
+                writer.close(commit=False)
+            self._writers = None
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
 
 def _concatenate(parts: list[Path], target: Path) -> None:
@@ -204,6 +279,7 @@ class DirectOutput:
     items_done = 0
     holds_dedup_state = False
     summary: dict[str, int] = {}
+    scratch = None  # temporary files go to the system's temporary directory
 
     def __init__(self, output: Path | str, errors_output: Path, fmt: str) -> None:
         self._docs = open_writer(output, fmt)
@@ -216,9 +292,21 @@ class DirectOutput:
         self._docs.write(records)
         write_errors(self._errors, errors)
 
+    def __enter__(self) -> DirectOutput:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(commit=exc_type is None)
+
     def finish(self) -> None:
-        self._docs.close()
-        self._errors.close()
+        self.close()
+
+    def close(self, commit: bool = True) -> None:
+        """Flush standard output; commit the errors file, or discard it after a failure (idempotent)."""
+        if self._docs is not None:
+            self._docs.close(commit)
+            self._errors.close(commit)
+            self._docs = self._errors = None
 
 
 def open_output(

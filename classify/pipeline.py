@@ -193,12 +193,13 @@ def _load_shared_counts(path: str, token: str) -> SourceLineCounts:  # noqa: ARG
 
 
 @contextmanager
-def shared_counts(counts: SourceLineCounts | None) -> Iterator[SharedCounts | None]:
-    """`counts` saved for the run's workers (None stays None); the file goes when the run ends."""
+def shared_counts(counts: SourceLineCounts | None, directory: Path | None = None) -> Iterator[SharedCounts | None]:
+    """`counts` saved for the run's workers (None stays None) in `directory` (None: a temporary
+    directory of the system); the file goes when the run ends."""
     if counts is None:
         yield None
         return
-    with tempfile.TemporaryDirectory(prefix="classify-counts-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="classify-counts-", dir=directory) as scratch:
         path = Path(scratch) / "counts.npz"
         counts.save(path)
         yield SharedCounts(str(path), uuid.uuid4().hex)
@@ -323,31 +324,32 @@ def run(
     # Loaded here even when the workers classify: missing or broken models fail the run at once.
     models = load_models(options.models_dir) if "classify" in options.stages else None
     fingerprint = run_fingerprint(_settings(inputs, options, fmt))
-    sink = open_output(output, Path(errors_output), fmt, fingerprint, resume, every_batches=options.checkpoint_every)
-    dedup = None
-    if "dedup" in options.stages:
-        # A resumed run's checkpoint holds the persistent index as it was plus what the run added.
-        dedup = Deduplicator(options.dedup, index_path=None if sink.holds_dedup_state else options.index_path)
-        sink.restore_dedup(dedup)
-    summary = RunSummary(**sink.summary)
-    corpus_counts = count_corpus_lines(inputs, options)
-    # Workers need only the lines that reach the repetition threshold; a persistent index keeps
-    # every line's count for later runs, otherwise the full counts are dropped here.
-    counts = corpus_counts.repeated(options.clean.min_source_repeats) if corpus_counts is not None else None
-    corpus_counts = corpus_counts if options.index_path else None
-    # A resumed run leaves out the input items its checkpoint has done.
-    batches = read_batches(inputs, options.read, options.batch_size, skip=sink.items_done)
-    with shared_counts(counts) as shared:
-        prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-            delayed(prepare_in_worker)(batch, options, shared) for batch in batches
-        )
-        for batch, errors, n_items, sketch in prepared:
-            records = finish_batch(batch, sketch, errors, dedup, models, options)
-            summary.add(records, errors)
-            sink.write(records, errors, n_items, asdict(summary), dedup)
-            if on_batch:
-                on_batch(records, errors)
-    sink.finish()
+    # The sink holds the output's lock from here; on an error it keeps the last checkpoint for --resume.
+    with open_output(output, Path(errors_output), fmt, fingerprint, resume, every_batches=options.checkpoint_every) as sink:
+        dedup = None
+        if "dedup" in options.stages:
+            # A resumed run's checkpoint holds the persistent index as it was plus what the run added.
+            dedup = Deduplicator(options.dedup, index_path=None if sink.holds_dedup_state else options.index_path)
+            sink.restore_dedup(dedup)
+        summary = RunSummary(**sink.summary)
+        corpus_counts = count_corpus_lines(inputs, options)
+        # Workers need only the lines that reach the repetition threshold; a persistent index keeps
+        # every line's count for later runs, otherwise the full counts are dropped here.
+        counts = corpus_counts.repeated(options.clean.min_source_repeats) if corpus_counts is not None else None
+        corpus_counts = corpus_counts if options.index_path else None
+        # A resumed run leaves out the input items its checkpoint has done.
+        batches = read_batches(inputs, options.read, options.batch_size, skip=sink.items_done)
+        with shared_counts(counts, sink.scratch) as shared:
+            prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
+                delayed(prepare_in_worker)(batch, options, shared) for batch in batches
+            )
+            for batch, errors, n_items, sketch in prepared:
+                records = finish_batch(batch, sketch, errors, dedup, models, options)
+                summary.add(records, errors)
+                sink.write(records, errors, n_items, asdict(summary), dedup)
+                if on_batch:
+                    on_batch(records, errors)
+        sink.finish()
     if dedup and options.index_path:
         dedup.save(options.index_path)
     if corpus_counts is not None:

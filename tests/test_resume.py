@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from classify.checkpoint import MANIFEST_VERSION, ResumeError
+from classify.checkpoint import MANIFEST_VERSION, Checkpoint, ResumeError, RunInProgress, lock_directory
 from classify.pipeline import RunOptions, run
 
 WORDS = (
@@ -50,7 +50,9 @@ def test_kill_and_resume_gives_identical_output(tmp_path):
 
     output = tmp_path / "out.jsonl"
     manifest = tmp_path / "out.jsonl.partial" / "manifest.json"
-    process = subprocess.Popen(cli(str(corpus), "-o", str(output), *common))
+    system_tmp = tmp_path / "tmp"  # the killed run's temporary files must not land here, where nothing removes them
+    system_tmp.mkdir()
+    process = subprocess.Popen(cli(str(corpus), "-o", str(output), *common), env={**os.environ, "TMPDIR": str(system_tmp)})
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if manifest.exists() and json.loads(manifest.read_text())["items_done"] >= 400:
@@ -61,6 +63,7 @@ def test_kill_and_resume_gives_identical_output(tmp_path):
     process.wait()
     done = json.loads(manifest.read_text())["items_done"]
     assert 0 < done < 4001 and not output.exists()
+    assert not any(system_tmp.iterdir())
 
     resumed = subprocess.run(cli(str(corpus), "-o", str(output), *common, "--resume"), timeout=600)
     assert resumed.returncode == 1  # one malformed line: finished with errors
@@ -84,3 +87,56 @@ def test_resume_refuses_other_inputs_or_options(tmp_path):
     # Without --resume the stale work directory is discarded and the run starts over.
     summary = run([corpus], out, tmp_path / "o.errors.jsonl", RunOptions())
     assert summary.documents == 30 and not partial.exists()
+
+
+def test_a_second_run_on_the_same_output_stops_and_leaves_the_first_alone(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    make_corpus(corpus, 30)
+    out, errors = tmp_path / "o.jsonl", tmp_path / "o.errors.jsonl"
+    with Checkpoint(out, errors, "jsonl", "first") as first:  # a live run, mid-way
+        first.write([], [], 0, {}, None)
+        first.commit(None)
+        for resume in (False, True):
+            with pytest.raises(RunInProgress, match="another classify run"):
+                run([corpus], out, errors, RunOptions(), resume=resume)
+        assert (first.workdir / "manifest.json").exists() and len(list(first.workdir.glob("part-*"))) == 2
+        assert not out.exists()
+        first.finish()
+    # Released when the run ends: the next one runs, and no lock file is left behind.
+    assert run([corpus], out, errors, RunOptions()).documents == 30
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["c.jsonl", "o.errors.jsonl", "o.jsonl"]
+
+
+def test_a_failed_run_releases_its_output_for_the_resume(tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    make_corpus(corpus, 200)
+    out, errors = tmp_path / "o.jsonl", tmp_path / "o.errors.jsonl"
+    options = RunOptions(batch_size=10, checkpoint_every=1)
+    reference = run([corpus], tmp_path / "r.jsonl", tmp_path / "r.errors.jsonl", options)
+    batches = 0
+
+    def fail_at_the_fifth_batch(records, errors):
+        nonlocal batches
+        batches += 1
+        if batches == 5:
+            raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError, match="crash"):
+        run([corpus], out, errors, options, on_batch=fail_at_the_fifth_batch)
+    assert not out.exists()
+    summary = run([corpus], out, errors, options, resume=True)
+    assert summary == reference
+    assert out.read_bytes() == (tmp_path / "r.jsonl").read_bytes()
+
+
+def test_lock_directory_is_exclusive_and_follows_a_removed_directory(tmp_path):
+    workdir = tmp_path / "w"
+    held = lock_directory(workdir)
+    with pytest.raises(RunInProgress):
+        lock_directory(workdir)
+    os.rmdir(workdir)  # the holder ends: its directory goes before its lock
+    again = lock_directory(workdir)  # a new directory at the path: free
+    assert os.fstat(again).st_ino == os.stat(workdir).st_ino
+    os.close(held)
+    os.close(again)
+    os.close(lock_directory(workdir))
