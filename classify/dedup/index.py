@@ -482,23 +482,25 @@ class NearDuplicateIndex:
         return roots
 
     def state(self) -> dict[str, np.ndarray]:
-        """Arrays that fully describe the index (see `from_state`); the multimaps' runs are
-        listed as they are (``bucket_keys.0``, ``bucket_owners.0``, ...), so saving copies nothing."""
-        state = {
+        """The arrays that describe the index besides its multimaps (`runs`), as views: nothing is
+        copied. `from_state` rebuilds the index from both."""
+        return {
             **self.store.state(),
             "sketches": self._sketches.values,
             "set_row": self._set_row.values,
             "parent": self._parent.values,
         }
-        for name, multimap in (("fingerprint", self._fingerprints), ("bucket", self._buckets)):
-            for run, (keys, owners) in enumerate(multimap.runs):
-                state[f"{name}_keys.{run}"], state[f"{name}_owners.{run}"] = keys, owners
-        return state
+
+    def runs(self) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+        """Each multimap's sorted (keys, owners) runs, oldest first. A run never changes once
+        built (a merge builds a new one), so a saver can write each run once."""
+        return {"fingerprint": self._fingerprints.runs, "bucket": self._buckets.runs}
 
     @classmethod
     def from_state(
         cls,
         state: dict[str, np.ndarray],
+        runs: dict[str, list[tuple[np.ndarray, np.ndarray]]],
         threshold: float,
         bands: int,
         rows: int,
@@ -506,20 +508,14 @@ class NearDuplicateIndex:
         candidate_cap: int,
         store: HashSetStore | UnionSetStore,
     ) -> NearDuplicateIndex:
-        """An index restored from `state`; `store` must already hold the state's sets."""
+        """An index restored from `state` and `runs`; `store` must already hold the state's sets."""
         index = cls(threshold, bands, rows, bucket_cap, candidate_cap, store)
         index._sketches = GrowableArray(np.uint8, state["sketches"])
         index._set_row = GrowableArray(ID_DTYPE, state["set_row"])
         index._parent = GrowableArray(ID_DTYPE, state["parent"])
-        index._fingerprints = SortedRuns(_runs_of(state, "fingerprint"))
-        index._buckets = SortedRuns(_runs_of(state, "bucket"))
+        index._fingerprints = SortedRuns(runs.get("fingerprint"))
+        index._buckets = SortedRuns(runs.get("bucket"))
         return index
-
-
-def _runs_of(state: dict[str, np.ndarray], name: str) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The runs of multimap `name` listed by `NearDuplicateIndex.state`, oldest first."""
-    count = sum(1 for key in state if key.startswith(f"{name}_keys."))
-    return [(state[f"{name}_keys.{run}"], state[f"{name}_owners.{run}"]) for run in range(count)]
 
 
 class _Forest:

@@ -45,14 +45,19 @@ class Deduplicator:
             self.document_ids: list[str] = []  # document id number -> Document.id
 
     def _new_index(
-        self, threshold: float, store: HashSetStore | UnionSetStore, state: dict[str, np.ndarray] | None = None
+        self,
+        threshold: float,
+        store: HashSetStore | UnionSetStore,
+        state: dict[str, np.ndarray] | None = None,
+        runs: dict[str, list[tuple[np.ndarray, np.ndarray]]] | None = None,
     ) -> NearDuplicateIndex:
-        """An index with this deduplicator's LSH banding over `store`, empty or restored from `state`."""
+        """An index with this deduplicator's LSH banding over `store`, empty or restored from
+        `state` and `runs` (see `NearDuplicateIndex.from_state`)."""
         bands, rows = lsh_params(threshold, self.options.num_perm, self.options.lsh_recall)
         caps = (self.options.bucket_cap, self.options.candidate_cap)
         if state is None:
             return NearDuplicateIndex(threshold, bands, rows, *caps, store)
-        return NearDuplicateIndex.from_state(state, threshold, bands, rows, *caps, store)
+        return NearDuplicateIndex.from_state(state, runs or {}, threshold, bands, rows, *caps, store)
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the index atomically to `path` (default: `index_path`); returns where it went."""

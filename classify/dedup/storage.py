@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classify.dedup.index import ID_DTYPE, GrowableArray, HashSetStore, UnionSetStore
+from classify.dedup.index import ID_DTYPE, GrowableArray, HashSetStore, NearDuplicateIndex, UnionSetStore
 from classify.dedup.options import DedupOptions
 
 if TYPE_CHECKING:
@@ -44,6 +44,11 @@ class IndexFormatError(ValueError):
     """The index file is not a classify dedup index of this version, or was built with other options."""
 
 
+Runs = dict[str, list[tuple[np.ndarray, np.ndarray]]]  # "<index>.<multimap>" -> sorted runs, oldest first
+# In the one-file index, run n of a multimap is the pair "<index>.<multimap>_keys.<n>" and "..._owners.<n>".
+_FLAT_RUN = re.compile(r"^(?P<multimap>.+)_(?P<part>keys|owners)\.(?P<run>\d+)$")
+
+
 def save_state(dedup: Deduplicator, path: Path) -> None:
     """Write the deduplicator's state to `path` atomically."""
     id_bytes, id_lengths = _document_id_arrays(dedup.document_ids)
@@ -53,12 +58,26 @@ def save_state(dedup: Deduplicator, path: Path) -> None:
         "document_id_offsets": np.concatenate(([0], np.cumsum(id_lengths))).astype(np.int64),
         **_index_arrays(dedup),
     }
+    for multimap, runs in _index_runs(dedup).items():
+        for number, (keys, owners) in enumerate(runs):
+            arrays[f"{multimap}_keys.{number}"], arrays[f"{multimap}_owners.{number}"] = keys, owners
     _write_npz(path, arrays)
 
 
 def load_state(dedup: Deduplicator, path: Path) -> None:
     """Restore `dedup`'s state from `path`, checking format, version and options."""
-    _restore(dedup, _read_npz(path), path)
+    arrays, flat_runs = {}, {}
+    for name, values in _read_npz(path).items():
+        if (run := _FLAT_RUN.match(name)) is not None:
+            flat_runs[run["multimap"], int(run["run"]), run["part"]] = values
+        else:
+            arrays[name] = values
+    runs: Runs = {}
+    for multimap, number, part in sorted(flat_runs):
+        if part == "keys":
+            pair = flat_runs[multimap, number, "keys"], flat_runs[multimap, number, "owners"]
+            runs.setdefault(multimap, []).append(pair)
+    _restore(dedup, arrays, runs, path)
 
 
 def _header_array(dedup: Deduplicator) -> np.ndarray:
@@ -72,16 +91,27 @@ def _document_id_arrays(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), np.fromiter(map(len, encoded), np.int64, len(encoded))
 
 
+def _indexes(dedup: Deduplicator) -> dict[str, NearDuplicateIndex]:
+    return {"paragraphs": dedup.paragraphs, "documents": dedup.documents}
+
+
 def _index_arrays(dedup: Deduplicator) -> dict[str, np.ndarray]:
-    """The deduplicator's numpy state by name, as views (nothing is copied)."""
+    """The deduplicator's numpy state by name but the multimaps' runs, as views (nothing is copied)."""
     arrays = {
         "paragraph_doc": dedup.paragraph_doc.values,
         "paragraph_line": dedup.paragraph_line.values,
         "document_item_doc": dedup.document_item_doc.values,
     }
-    for prefix, index in (("paragraphs", dedup.paragraphs), ("documents", dedup.documents)):
+    for prefix, index in _indexes(dedup).items():
         arrays.update({f"{prefix}.{name}": value for name, value in index.state().items()})
     return arrays
+
+
+def _index_runs(dedup: Deduplicator) -> Runs:
+    """The sorted runs of both indexes' multimaps, as they are (nothing is copied)."""
+    return {
+        f"{prefix}.{multimap}": runs for prefix, index in _indexes(dedup).items() for multimap, runs in index.runs().items()
+    }
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -107,8 +137,9 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         raise IndexFormatError(f"{path}: not a readable dedup index ({err})") from err
 
 
-def _restore(dedup: Deduplicator, arrays: dict[str, np.ndarray], source: Path) -> None:
-    """Set `dedup`'s state from `arrays` (as `save_state` writes them), checking the header."""
+def _restore(dedup: Deduplicator, arrays: dict[str, np.ndarray], runs: Runs, source: Path) -> None:
+    """Set `dedup`'s state from `arrays` and `runs` (as `_index_arrays` and `_index_runs` give
+    them, with the header and document ids), checking the header."""
     try:
         header = json.loads(arrays["header"].tobytes().decode("utf-8"))
     except (ValueError, KeyError) as err:
@@ -129,18 +160,17 @@ def _restore(dedup: Deduplicator, arrays: dict[str, np.ndarray], source: Path) -
     dedup.paragraph_doc = GrowableArray(ID_DTYPE, arrays["paragraph_doc"])
     dedup.paragraph_line = GrowableArray(ID_DTYPE, arrays["paragraph_line"])
     dedup.document_item_doc = GrowableArray(ID_DTYPE, arrays["document_item_doc"])
-    states = {
-        prefix: {name.split(".", 1)[1]: value for name, value in arrays.items() if name.startswith(prefix + ".")}
-        for prefix in ("paragraphs", "documents")
-    }
-    paragraph_sets = HashSetStore.from_state(states["paragraphs"])
-    dedup.paragraphs = dedup._new_index(dedup.options.threshold, paragraph_sets, states["paragraphs"])
-    document_sets = UnionSetStore(paragraph_sets, states["documents"])
-    dedup.documents = dedup._new_index(dedup.options.document_threshold, document_sets, states["documents"])
+    def of_index(named: dict[str, Any], prefix: str) -> dict[str, Any]:
+        return {name.split(".", 1)[1]: value for name, value in named.items() if name.startswith(prefix + ".")}
 
-
-# A multimap run in the flat state: "<index>.<multimap>_keys.<n>" and "<index>.<multimap>_owners.<n>".
-_RUN_PART = re.compile(r"^(?P<multimap>.+)_(?P<part>keys|owners)\.(?P<run>\d+)$")
+    paragraph_sets = HashSetStore.from_state(of_index(arrays, "paragraphs"))
+    dedup.paragraphs = dedup._new_index(
+        dedup.options.threshold, paragraph_sets, of_index(arrays, "paragraphs"), of_index(runs, "paragraphs")
+    )
+    document_sets = UnionSetStore(paragraph_sets, of_index(arrays, "documents"))
+    dedup.documents = dedup._new_index(
+        dedup.options.document_threshold, document_sets, of_index(arrays, "documents"), of_index(runs, "documents")
+    )
 
 
 class SegmentedState:
@@ -174,16 +204,12 @@ class SegmentedState:
         id_bytes, id_lengths = _document_id_arrays(dedup.document_ids[self._saved.get("document_id_lengths", 0) :])
         tails = {"document_id_bytes": id_bytes, "document_id_lengths": id_lengths}
         rewritten = {"header": _header_array(dedup)}
-        runs: dict[str, list[str]] = {}
         for name, values in arrays.items():
-            if (run := _RUN_PART.match(name)) is not None:
-                if run["part"] == "keys":  # the multimap's runs come oldest first
-                    owners = arrays[f"{run['multimap']}_owners.{run['run']}"]
-                    runs.setdefault(run["multimap"], []).append(self._run_file(values, owners))
-            elif name.endswith(".parent"):
+            if name.endswith(".parent"):
                 rewritten[name] = values
             else:
                 tails[name] = values[self._saved.get(name, 0) :]
+        runs = {multimap: [self._run_file(*run) for run in index_runs] for multimap, index_runs in _index_runs(dedup).items()}
         tails = {name: tail for name, tail in tails.items() if len(tail)}
         if tails:
             tail_file = self._write("tail", tails)
@@ -220,18 +246,19 @@ class SegmentedState:
         arrays = dict(read(listing["rewritten"]))
         for name, segments in listing["tails"].items():
             arrays[name] = np.concatenate([read(segment)[name] for segment in segments])
-        run_arrays = []
-        for multimap, run_names in listing["runs"].items():
-            for number, run_name in enumerate(run_names):
-                run = read(run_name)
-                arrays[f"{multimap}_keys.{number}"], arrays[f"{multimap}_owners.{number}"] = run["keys"], run["owners"]
-                run_arrays.append((run["keys"], run_name))
+        runs = {
+            multimap: [(read(name)["keys"], read(name)["owners"]) for name in names]
+            for multimap, names in listing["runs"].items()
+        }
         lengths = arrays.pop("document_id_lengths", np.zeros(0, dtype=np.int64))
         arrays["document_id_offsets"] = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
         arrays.setdefault("document_id_bytes", np.zeros(0, dtype=np.uint8))
-        _restore(dedup, arrays, self.directory)
+        _restore(dedup, arrays, runs, self.directory)
         # The restored multimaps hold these very run arrays, so they are not written again.
-        self._run_files = {id(keys): (weakref.ref(keys), name) for keys, name in run_arrays}
+        self._run_files = {
+            id(keys): (weakref.ref(keys), name)
+            for multimap, names in listing["runs"].items() for (keys, _), name in zip(runs[multimap], names)
+        }
         self._tails = {name: list(segments) for name, segments in listing["tails"].items()}
         self._saved = {name: len(arrays[name]) for name in listing["tails"] if name in arrays}
         self._saved["document_id_lengths"] = len(lengths)
