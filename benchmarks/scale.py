@@ -17,6 +17,11 @@ the bound that `--jobs 2`'s speed-up is to be read against, the config "2 x jobs
 independent `--jobs 1` runs side by side, one per half of the corpus, with no coordination at all
 (on a shared VM the two cores slow each other down on this memory-heavy work).
 
+Linearity is also judged inside each local run, where a drift of the host between runs cannot
+fake it: every few seconds the run's checkpoint manifest (`OUTPUT.partial/manifest.json`) is read
+for its count of input items done, and the rate over each tenth of the corpus is reported. A
+rate that falls from tenth to tenth is a cost that grows with the corpus.
+
     python benchmarks/scale.py            # 10k and 100k documents
     python benchmarks/scale.py --full     # 10k, 100k and 1M documents (about an hour per 1M config)
 """
@@ -36,6 +41,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "data" / "labels"
@@ -63,6 +70,7 @@ _MEASURE = (
     "print(json.dumps({'maxrss_kib': u.ru_maxrss, 'cpu_seconds': u.ru_utime + u.ru_stime}))\n"
     "sys.exit(code)\n"
 )
+POLL_SECONDS = 5.0  # how often a running config's manifest is read for its progress
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+(?=[А-ЯЁA-Z«\"])")
 
 
@@ -147,6 +155,7 @@ def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
         # (ru_maxrss is the largest process of the tree, KiB on Linux).
         process = subprocess.Popen([sys.executable, "-c", _MEASURE, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         runs.append((process, out, index, state))
+    progress = poll_progress([(process, out) for process, out, *_ in runs], started)
     results = [(process.communicate(), process.returncode) for process, *_ in runs]
     seconds = time.perf_counter() - started
     documents, cpu, rss, index_bytes, digests = 0, 0.0, 0, 0, []
@@ -171,7 +180,35 @@ def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
         "cpu_seconds": round(cpu, 1),
         "dedup_index_mb": round(index_bytes / 1e6, 1) if index_bytes else None,
         "output_sha256": "+".join(digests),
+        **({"docs_per_second_by_tenth": rate_by_tenth(progress[0], documents)} if len(runs) == 1 and progress[0] else {}),
     }
+
+
+def poll_progress(runs: list[tuple[subprocess.Popen, Path]], started: float) -> list[list[tuple[float, int]]]:
+    """Until every run has ended: each run's (seconds since `started`, input items done) read from
+    its checkpoint manifest, whenever the count changes. Empty for a run without a manifest (Dask)."""
+    samples: list[list[tuple[float, int]]] = [[] for _ in runs]
+    while any(process.poll() is None for process, _ in runs):
+        for (_, out), seen in zip(runs, samples):
+            try:
+                done = json.loads(out.with_name(out.name + ".partial").joinpath("manifest.json").read_text())["items_done"]
+            except (OSError, ValueError, KeyError):  # not written yet, or being replaced right now
+                continue
+            if not seen or done != seen[-1][1]:
+                seen.append((time.perf_counter() - started, done))
+        time.sleep(POLL_SECONDS)
+    return samples
+
+
+def rate_by_tenth(samples: list[tuple[float, int]], total: int) -> list[float | None]:
+    """Documents per second over each tenth of the `total` items, the time of reaching each tenth
+    interpolated between the progress samples (None where the samples do not cover it)."""
+    seconds, done = np.array(samples, dtype=float).T
+    marks = np.linspace(0, total, 11)
+    covered = (marks >= done[0]) & (marks <= done[-1])
+    reached = np.interp(marks, done, seconds)
+    rates = (total / 10) / np.maximum(np.diff(reached), 1e-9)
+    return [round(float(rate), 1) if covered[k] and covered[k + 1] else None for k, rate in enumerate(rates)]
 
 
 def best_runs(runs: list[dict]) -> dict:
@@ -220,8 +257,39 @@ def write_results(rows: list[dict], sizes: list[int], meta: dict) -> None:
                 f"| {r['dedup_index_mb'] if r['dedup_index_mb'] is not None else '-'} | {same} "
                 f"| {r.get('commit', '-')} |"
             )
+    tenths = [r for r in rows if r.get("docs_per_second_by_tenth")]
+    if tenths:
+        lines += [
+            "",
+            "Within each run: documents per second over each tenth of the corpus, from the run's checkpoint",
+            "manifest (- where no checkpoint had committed yet); the last column is the second half's rate",
+            "over the first half's.",
+            "",
+            "| documents | config | " + " | ".join(f"{k}0%" for k in range(1, 11)) + " | 2nd / 1st half | commit |",
+            "|---:|---|" + "---:|" * 11 + "---|",
+        ]
+        for r in sorted(tenths, key=lambda r: (r["documents_in"], r["config"])):
+            rates = r["docs_per_second_by_tenth"]
+            halves_ratio = _half_ratio(rates)
+            lines.append(
+                f"| {r['documents_in']:,} | {r['config']} | " + " | ".join("-" if v is None else f"{v:,}" for v in rates)
+                + f" | {'-' if halves_ratio is None else f'{halves_ratio:.2f}'} | {r.get('commit', '-')} |"
+            )
     write_text_atomically(RESULTS / "scale.md", "\n".join(lines) + "\n")
     plot(rows, sizes)
+
+
+def _half_ratio(rates: list[float | None]) -> float | None:
+    """The second half's rate over the first half's, from the tenths that the samples cover; a
+    half's rate is its tenths' harmonic mean (their time per document averaged)."""
+    first, second = [v for v in rates[:5] if v], [v for v in rates[5:] if v]
+    if not first or not second:
+        return None
+    return _harmonic_mean(second) / _harmonic_mean(first)
+
+
+def _harmonic_mean(values: list[float]) -> float:
+    return len(values) / sum(1 / v for v in values)
 
 
 def plot(rows: list[dict], sizes: list[int]) -> None:
