@@ -171,7 +171,7 @@ def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
         index_bytes += index.stat().st_size if index.exists() else 0
         for path in state:
             path.unlink(missing_ok=True)
-    return {
+    row = {
         "config": label,
         "documents": documents,
         "seconds": round(seconds, 2),
@@ -180,8 +180,11 @@ def run_config(corpus_path: Path, args: list[str], label: str) -> dict:
         "cpu_seconds": round(cpu, 1),
         "dedup_index_mb": round(index_bytes / 1e6, 1) if index_bytes else None,
         "output_sha256": "+".join(digests),
-        **({"docs_per_second_by_tenth": rate_by_tenth(progress[0], documents)} if len(runs) == 1 and progress[0] else {}),
     }
+    tenths = rate_by_tenth(progress[0], documents) if len(runs) == 1 and len(progress[0]) > 1 else []
+    if any(rate is not None for rate in tenths):
+        row["docs_per_second_by_tenth"] = tenths
+    return row
 
 
 def poll_progress(runs: list[tuple[subprocess.Popen, Path]], started: float) -> list[list[tuple[float, int]]]:
