@@ -191,7 +191,7 @@ def poll_progress(runs: list[tuple[subprocess.Popen, Path]], started: float) -> 
     """Until every run has ended: each run's (seconds since `started`, input items done) read from
     its checkpoint manifest, whenever the count changes. Empty for a run without a manifest (Dask)."""
     samples: list[list[tuple[float, int]]] = [[] for _ in runs]
-    while any(process.poll() is None for process, _ in runs):
+    while running := [process for process, _ in runs if process.poll() is None]:
         for (_, out), seen in zip(runs, samples):
             try:
                 done = json.loads(out.with_name(out.name + ".partial").joinpath("manifest.json").read_text())["items_done"]
@@ -199,7 +199,10 @@ def poll_progress(runs: list[tuple[subprocess.Popen, Path]], started: float) -> 
                 continue
             if not seen or done != seen[-1][1]:
                 seen.append((time.perf_counter() - started, done))
-        time.sleep(POLL_SECONDS)
+        try:  # returns as soon as the process ends, so the run's wall time is not rounded up
+            running[0].wait(timeout=POLL_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
     return samples
 
 
