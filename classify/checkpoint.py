@@ -10,10 +10,9 @@ atomically, so after a crash (even `kill -9`) it describes a consistent prefix o
 ends, the parts are joined into OUTPUT and the errors file (both atomically) and the work
 directory is removed.
 
-The work directory is also the run's lock: a run holds an advisory lock (flock) on it from start
-to end, so a second run writing the same OUTPUT stops at once with `RunInProgress` instead of
-trampling the first one's parts. The kernel drops the lock when its process dies, even by
-`kill -9`, so a crashed run never blocks the `--resume` after it, and no lock file is left behind.
+The work directory is also the run's lock (`classify.locking`): a second run writing the same
+OUTPUT stops at once instead of trampling the first one's parts, and a crashed run's lock dies
+with it, so it never blocks the `--resume` after it.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from typing import Any
 from classify.dedup.stage import Deduplicator
 from classify.dedup.storage import SegmentedState
 from classify.document import ErrorRecord
+from classify.locking import lock_directory
 from classify.writers import AtomicFile, EncodedRecord, JsonlWriter, open_writer, write_errors, write_text_atomically
 
 MANIFEST_VERSION = 2  # 2: the deduplicator state saved in segments, listed in the manifest
@@ -36,43 +36,6 @@ MANIFEST_VERSION = 2  # 2: the deduplicator state saved in segments, listed in t
 
 class ResumeError(ValueError):
     """The work directory cannot be resumed: another run's, another version's, or unreadable."""
-
-
-class RunInProgress(OSError):
-    """Another live run holds the work directory of this output."""
-
-
-def lock_directory(directory: Path) -> int | None:
-    """Create `directory` if need be and take an exclusive advisory lock on it; returns the file
-    descriptor that holds the lock (close it to release), None where the platform has no flock.
-
-    Raises RunInProgress when another process holds the lock. The lock is taken on the directory
-    itself, so nothing is left behind; a lock won on a directory that its holder removed meanwhile
-    (the inode at the path changed) is dropped and taken again on the new one.
-    """
-    try:
-        import fcntl
-    except ImportError:  # not a POSIX system: runs are not guarded against each other
-        directory.mkdir(parents=True, exist_ok=True)
-        return None
-    while True:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RunInProgress(
-                f"{directory}: another classify run is writing this output; wait for it to end or choose another --output"
-            ) from None
-        held = os.fstat(fd)
-        try:
-            current = os.stat(directory)
-        except FileNotFoundError:
-            current = None
-        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
-            return fd
-        os.close(fd)
 
 
 def _empty_directory(directory: Path) -> None:
@@ -115,7 +78,9 @@ class Checkpoint:
             "version": MANIFEST_VERSION, "fingerprint": fingerprint, "items_done": 0, "parts": 0, "summary": {},
         }
         self._writers: tuple[Any, JsonlWriter] | None = None
-        self._lock = lock_directory(self.workdir)
+        self._lock = lock_directory(
+            self.workdir, "another classify run is writing this output; wait for it to end or choose another --output"
+        )
         try:
             if resume and (self.workdir / "manifest.json").exists():
                 self._load_manifest()

@@ -25,6 +25,7 @@ from pathlib import Path
 from joblib import Parallel, delayed
 
 from classify.checkpoint import open_output, run_fingerprint
+from classify.locking import index_lock
 from classify.clean import CleanOptions, clean_documents, split_lines
 from classify.clean.repetition import SourceLineCounts
 from classify.dedup import Deduplicator, DedupOptions
@@ -324,8 +325,12 @@ def run(
     # Loaded here even when the workers classify: missing or broken models fail the run at once.
     models = load_models(options.models_dir) if "classify" in options.stages else None
     fingerprint = run_fingerprint(_settings(inputs, options, fmt))
-    # The sink holds the output's lock from here; on an error it keeps the last checkpoint for --resume.
-    with open_output(output, Path(errors_output), fmt, fingerprint, resume, every_batches=options.checkpoint_every) as sink:
+    # Held to the end: the persistent index's lock, so that no other run loads the index before this
+    # one has saved it, and the output's (the sink; after an error it keeps the last checkpoint).
+    with (
+        index_lock(options.index_path),
+        open_output(output, Path(errors_output), fmt, fingerprint, resume, every_batches=options.checkpoint_every) as sink,
+    ):
         dedup = None
         if "dedup" in options.stages:
             # A resumed run's checkpoint holds the persistent index as it was plus what the run added.
@@ -350,12 +355,12 @@ def run(
                 if on_batch:
                     on_batch(records, errors)
         sink.finish()
-    if dedup and options.index_path:
-        dedup.save(options.index_path)
-    if corpus_counts is not None:
-        target = AtomicFile(line_counts_path(options.index_path))
-        corpus_counts.save(target.tmp)
-        target.commit()
+        if dedup and options.index_path:
+            dedup.save(options.index_path)
+        if corpus_counts is not None:
+            target = AtomicFile(line_counts_path(options.index_path))
+            corpus_counts.save(target.tmp)
+            target.commit()
     return summary
 
 

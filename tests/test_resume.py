@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from classify.checkpoint import MANIFEST_VERSION, Checkpoint, ResumeError, RunInProgress, lock_directory
+from classify.checkpoint import MANIFEST_VERSION, Checkpoint, ResumeError
+from classify.locking import RunInProgress, index_lock, lock_directory
 from classify.pipeline import RunOptions, run
 
 WORDS = (
@@ -140,3 +141,17 @@ def test_lock_directory_is_exclusive_and_follows_a_removed_directory(tmp_path):
     os.close(held)
     os.close(again)
     os.close(lock_directory(workdir))
+
+
+def test_two_runs_never_share_a_dedup_index(tmp_path):
+    """Both would load the index and save it, the second save dropping what the first added."""
+    corpus = tmp_path / "c.jsonl"
+    make_corpus(corpus, 30)
+    index = tmp_path / "index.npz"
+    options = RunOptions(index_path=index)
+    with index_lock(index):  # a live run using the index
+        with pytest.raises(RunInProgress, match="dedup index"):
+            run([corpus], tmp_path / "other.jsonl", tmp_path / "other.errors.jsonl", options)
+        assert not (tmp_path / "other.jsonl.partial").exists() and not index.exists()
+    assert run([corpus], tmp_path / "o.jsonl", tmp_path / "o.errors.jsonl", options).documents == 30
+    assert index.exists() and not (tmp_path / "index.npz.lock").exists()
