@@ -40,7 +40,10 @@ class ResumeError(ValueError):
 
 def _empty_directory(directory: Path) -> None:
     for child in directory.iterdir():
-        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
 
 def run_fingerprint(settings: Any) -> str:
