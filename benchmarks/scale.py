@@ -268,8 +268,9 @@ def write_results(rows: list[dict], sizes: list[int], meta: dict) -> None:
         lines += [
             "",
             "Within each run: documents per second over each tenth of the corpus, from the run's checkpoint",
-            "manifest (- where no checkpoint had committed yet); the last column is the second half's rate",
-            "over the first half's.",
+            "manifest (-: a tenth that no two checkpoints enclose: before the first one, and in the run's",
+            "last window, which ends with the run instead); the last column is the second half's rate over",
+            "the first half's.",
             "",
             "| documents | config | " + " | ".join(f"{k}0%" for k in range(1, 11)) + " | 2nd / 1st half | commit |",
             "|---:|---|" + "---:|" * 11 + "---|",
