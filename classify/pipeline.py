@@ -25,7 +25,6 @@ from pathlib import Path
 from joblib import Parallel, delayed
 
 from classify.checkpoint import open_output, run_fingerprint
-from classify.locking import index_lock
 from classify.clean import CleanOptions, clean_documents, split_lines
 from classify.clean.repetition import SourceLineCounts
 from classify.dedup import Deduplicator, DedupOptions
@@ -33,6 +32,7 @@ from classify.dedup.minhash import MinHasher
 from classify.dedup.stage import BatchItems, batch_items
 from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
+from classify.locking import index_lock
 from classify.models import ModelBundle, classify_documents, default_models_dir, load_models, model_files
 from classify.readers import Batch, JsonlSlice, ReadOptions, read_batch, read_batches
 from classify.writers import AtomicFile, EncodedRecord

@@ -44,6 +44,7 @@ class IndexFormatError(ValueError):
     """The index file is not a classify dedup index of this version, or was built with other options."""
 
 
+_INDEX_NAMES = ("paragraphs", "documents")  # the prefixes of the two indexes' names in the saved state
 Runs = dict[str, list[tuple[np.ndarray, np.ndarray]]]  # "<index>.<multimap>" -> sorted runs, oldest first
 # In the one-file index, run n of a multimap is the pair "<index>.<multimap>_keys.<n>" and "..._owners.<n>".
 _FLAT_RUN = re.compile(r"^(?P<multimap>.+)_(?P<part>keys|owners)\.(?P<run>\d+)$")
@@ -92,7 +93,7 @@ def _document_id_arrays(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _indexes(dedup: Deduplicator) -> dict[str, NearDuplicateIndex]:
-    return {"paragraphs": dedup.paragraphs, "documents": dedup.documents}
+    return dict(zip(_INDEX_NAMES, (dedup.paragraphs, dedup.documents)))
 
 
 def _index_arrays(dedup: Deduplicator) -> dict[str, np.ndarray]:
@@ -160,16 +161,17 @@ def _restore(dedup: Deduplicator, arrays: dict[str, np.ndarray], runs: Runs, sou
     dedup.paragraph_doc = GrowableArray(ID_DTYPE, arrays["paragraph_doc"])
     dedup.paragraph_line = GrowableArray(ID_DTYPE, arrays["paragraph_line"])
     dedup.document_item_doc = GrowableArray(ID_DTYPE, arrays["document_item_doc"])
-    def of_index(named: dict[str, Any], prefix: str) -> dict[str, Any]:
-        return {name.split(".", 1)[1]: value for name, value in named.items() if name.startswith(prefix + ".")}
-
-    paragraph_sets = HashSetStore.from_state(of_index(arrays, "paragraphs"))
-    dedup.paragraphs = dedup._new_index(
-        dedup.options.threshold, paragraph_sets, of_index(arrays, "paragraphs"), of_index(runs, "paragraphs")
+    # Each index's arrays and runs, their "<index>." prefix taken off.
+    states, index_runs = (
+        {prefix: {name.split(".", 1)[1]: value for name, value in named.items() if name.startswith(prefix + ".")}
+         for prefix in _INDEX_NAMES}
+        for named in (arrays, runs)
     )
-    document_sets = UnionSetStore(paragraph_sets, of_index(arrays, "documents"))
+    paragraph_sets = HashSetStore.from_state(states["paragraphs"])
+    dedup.paragraphs = dedup._new_index(dedup.options.threshold, paragraph_sets, states["paragraphs"], index_runs["paragraphs"])
+    document_sets = UnionSetStore(paragraph_sets, states["documents"])
     dedup.documents = dedup._new_index(
-        dedup.options.document_threshold, document_sets, of_index(arrays, "documents"), of_index(runs, "documents")
+        dedup.options.document_threshold, document_sets, states["documents"], index_runs["documents"]
     )
 
 
