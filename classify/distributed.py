@@ -57,7 +57,7 @@ from distributed import Client, LocalCluster, wait
 from classify.clean.repetition import SourceLineCounts
 from classify.dedup import Deduplicator, DedupOptions
 from classify.dedup.index import ID_DTYPE, NearDuplicateIndex, _Forest, earlier_in_batch, pair_jaccard, set_fingerprints
-from classify.dedup.minhash import band_keys
+from classify.dedup.minhash import MinHasher, band_keys
 from classify.dedup.shingles import ShingleSets
 from classify.dedup.stage import BatchMatches
 from classify.document import Document, DuplicateRef, ErrorRecord
@@ -199,11 +199,14 @@ class PreparedPartition:
 
 
 def prepare_partition(
-    batches: list[Batch | JsonlSlice], options: RunOptions, counts: SourceLineCounts | None = None
+    batches: list[Batch | JsonlSlice],
+    options: RunOptions,
+    counts: SourceLineCounts | None = None,
+    minhasher: MinHasher | None = None,
 ) -> tuple[PreparedPartition, PartitionIndex | None]:
     """Each batch's worker part, as the local engine's workers do it (`prepare_in_worker`), with
     the partition's dedup items split off for the shuffles."""
-    prepared = [prepare_in_worker(batch, options, counts) for batch in batches]
+    prepared = [prepare_in_worker(batch, options, counts, minhasher) for batch in batches]
     done = [(returned, errors, n_items) for returned, errors, n_items, _ in prepared]
     if "dedup" not in options.stages:
         return PreparedPartition(done, None), None
@@ -735,7 +738,8 @@ def run_dask(
         counts = _corpus_line_counts(client, partitions, inputs, options, window)
         with tempfile.TemporaryFile(prefix="classify-dask-") as scratch:
             offsets, item_counts, shards, shard, sizes = [], [], [], [], []
-            prepare = partial(client.submit, prepare_partition, options=options, counts=counts, pure=False)
+            minhasher = MinHasher(options.dedup.num_perm, options.dedup.seed) if "dedup" in options.stages else None
+            prepare = partial(client.submit, prepare_partition, options=options, counts=counts, minhasher=minhasher, pure=False)
             for future in _stream(client, partitions(), prepare, window):
                 part = client.submit(getitem, future, 0).result()
                 offsets.append(scratch.tell())

@@ -230,10 +230,11 @@ def encode_records(docs: list[Document], drop_duplicates: bool, errors: list[Err
     return guarded("write", lambda chunk: [(doc, EncodedRecord.of(doc, drop_duplicates)) for doc in chunk], docs, errors)
 
 
-def sketch_batch(docs: list[Document], options: DedupOptions) -> tuple[list[Document], BatchItems, list[ErrorRecord]]:
+def sketch_batch(
+    docs: list[Document], options: DedupOptions, minhasher: MinHasher
+) -> tuple[list[Document], BatchItems, list[ErrorRecord]]:
     """The dedup sketch of a batch; a document that cannot be sketched leaves the batch and
     becomes an error record (the batch is then sketched without it)."""
-    minhasher = MinHasher(options.num_perm, options.seed)
     errors: list[ErrorRecord] = []
     try:
         return docs, batch_items(docs, options, minhasher), errors
@@ -243,12 +244,17 @@ def sketch_batch(docs: list[Document], options: DedupOptions) -> tuple[list[Docu
 
 
 def prepare_in_worker(
-    batch: Batch | JsonlSlice, options: RunOptions, counts: SharedCounts | SourceLineCounts | None = None
+    batch: Batch | JsonlSlice,
+    options: RunOptions,
+    counts: SharedCounts | SourceLineCounts | None = None,
+    minhasher: MinHasher | None = None,
 ) -> tuple[list[EncodedRecord] | list[Document], list[ErrorRecord], int, BatchItems | None]:
     """All of a batch's work that needs no corpus-wide state, for a worker process: `prepare_batch`,
     classification, the records' encoding and the dedup sketch (shingles and signatures: the
     costly, stateless part of dedup), in the order of the returned batch: the records, or the
-    documents themselves, unclassified, when not `encodes_in_worker`. The sketch is None without dedup."""
+    documents themselves, unclassified, when not `encodes_in_worker`. The sketch is None without dedup.
+    `minhasher`: the run's, sent to the worker so that it does not build one (see `MinHasher`);
+    None: one is built from `options.dedup`."""
     docs, errors, n_items = prepare_batch(batch, options, counts.load() if isinstance(counts, SharedCounts) else counts)
     finishes = encodes_in_worker(options)
     if finishes and "classify" in options.stages:
@@ -260,7 +266,8 @@ def prepare_in_worker(
     pairs = encode_records(docs, False, errors) if finishes else [(doc, doc) for doc in docs]
     items = None
     if "dedup" in options.stages:
-        sketched, items, failed = sketch_batch([doc for doc, _ in pairs], options.dedup)
+        minhasher = minhasher or MinHasher(options.dedup.num_perm, options.dedup.seed)
+        sketched, items, failed = sketch_batch([doc for doc, _ in pairs], options.dedup, minhasher)
         if failed:
             errors += failed
             kept = {id(doc) for doc in sketched}
@@ -346,7 +353,7 @@ def run(
         batches = read_batches(inputs, options.read, options.batch_size, skip=sink.items_done)
         with shared_counts(counts, sink.scratch) as shared:
             prepared = Parallel(n_jobs=options.jobs, return_as="generator", pre_dispatch="2*n_jobs")(
-                delayed(prepare_in_worker)(batch, options, shared) for batch in batches
+                delayed(prepare_in_worker)(batch, options, shared, dedup and dedup.minhasher) for batch in batches
             )
             for batch, errors, n_items, sketch in prepared:
                 records = finish_batch(batch, sketch, errors, dedup, models, options)

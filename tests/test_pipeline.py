@@ -247,6 +247,38 @@ def test_records_survive_the_trip_to_a_worker_and_back():
     assert back_error == error
 
 
+def test_a_worker_sketches_without_importing_datasketch():
+    """Importing datasketch costs a process 0.7 s (it pulls in scipy.integrate), paid by every
+    worker at start: the run sends its MinHasher along, and the worker's signatures are the ones
+    a MinHasher built in the worker would give."""
+    import subprocess
+    import sys
+
+    code = (
+        "import pickle, sys\n"
+        "from classify.pipeline import RunOptions, prepare_in_worker\n"
+        "from classify.readers import read_batches\n"
+        "hasher = pickle.loads(sys.stdin.buffer.read())\n"
+        "options = RunOptions(stages=('clean', 'dedup'))\n"
+        "(batch,) = read_batches([sys.argv[1]], options.read, 8)\n"
+        "items = prepare_in_worker(batch, options, None, hasher)[3]\n"
+        "assert 'datasketch' not in sys.modules, 'the worker imported datasketch'\n"
+        "sys.stdout.buffer.write(pickle.dumps(items.signatures))\n"
+    )
+    from classify.dedup.minhash import MinHasher
+
+    seed = sorted(SEEDS.glob("*.txt"))[0]
+    done = subprocess.run([sys.executable, "-c", code, str(seed)], input=pickle.dumps(MinHasher()), capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    options = RunOptions(stages=("clean", "dedup"))
+    from classify.pipeline import prepare_in_worker
+    from classify.readers import read_batches
+
+    (batch,) = read_batches([str(seed)], options.read, 8)
+    expected = prepare_in_worker(batch, options)[3].signatures
+    assert len(expected) > 0 and (pickle.loads(done.stdout) == expected).all()
+
+
 def test_worker_models_reload_when_their_files_change(tmp_path):
     """Workers outlive a run (joblib's reusable pool, a Dask cluster): models retrained in the same
     directory since must be reloaded, while unchanged ones are loaded once."""

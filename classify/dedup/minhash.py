@@ -20,10 +20,14 @@ a signature, so a distributed run can shuffle items by band key.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from classify.dedup.shingles import ShingleSets, fmix64
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash, MinHashLSH
 
 SCHEME = "affine32"
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for a permutation that saw no shingle
@@ -46,9 +50,13 @@ class MinHasher:
     """Computes MinHash signatures of many shingle sets at once.
 
     num_perm: number of permutations (signature length); seed: datasketch's permutation seed.
+    datasketch is imported only here and in the datasketch adapters below: importing it pulls in
+    scipy.integrate (0.7 s), so a worker process that receives a pickled MinHasher never pays it.
     """
 
     def __init__(self, num_perm: int = 128, seed: int = 1) -> None:
+        from datasketch import MinHash
+
         self.num_perm = num_perm
         self.seed = seed
         a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
@@ -80,6 +88,8 @@ class MinHasher:
 
     def lean_minhash(self, signature: np.ndarray) -> LeanMinHash:
         """One signature as a datasketch ``LeanMinHash`` (for datasketch's LSH, serialisation, ...)."""
+        from datasketch import LeanMinHash
+
         return LeanMinHash(seed=self.seed, hashvalues=signature, scheme=SCHEME)
 
 
@@ -100,6 +110,8 @@ def lsh_params(threshold: float, num_perm: int, recall: float) -> tuple[int, int
 
 def datasketch_lsh(threshold: float, num_perm: int, recall: float) -> MinHashLSH:
     """A datasketch ``MinHashLSH`` with our banding, which accepts `MinHasher.lean_minhash` values."""
+    from datasketch import MinHashLSH
+
     return MinHashLSH(num_perm=num_perm, params=lsh_params(threshold, num_perm, recall))
 
 
