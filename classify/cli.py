@@ -74,7 +74,7 @@ MAX_BYTES = typer.Option(DEFAULT_READ.max_bytes, min=1, help="Larger documents g
 MAX_LINE_CHARS = typer.Option(DEFAULT_READ.max_line_chars, min=1, help="Texts with a longer line go to the errors file.")
 FAVOR = typer.Option(Favor.balanced, help="Cleaning trade-off: drop doubtful lines (precision) or keep them (recall).")
 THRESHOLD = typer.Option(DEFAULT_DEDUP.threshold, min=0.1, max=1.0, help="Jaccard similarity from which paragraphs are duplicates.")
-DOCUMENT_THRESHOLD = typer.Option(DEFAULT_DEDUP.threshold, min=0.1, max=1.0, help="Jaccard similarity from which documents are near-duplicates.")
+DOCUMENT_THRESHOLD = typer.Option(DEFAULT_DEDUP.document_threshold, min=0.1, max=1.0, help="Jaccard similarity from which documents are near-duplicates.")
 DROP_DUPLICATES = typer.Option(False, help="Remove flagged duplicate paragraphs from the clean text (and before classifying).")
 INDEX = typer.Option(None, help="Persistent dedup index: check against earlier runs and add this one.")
 JOBS = typer.Option(1, "--jobs", "-j", min=-1, help="Worker processes for cleaning (-1: all cores).")

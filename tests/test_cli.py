@@ -55,3 +55,28 @@ def test_dask_engine_from_the_command_line_matches_local(tmp_path):
     assert result.exit_code == EXIT_OK, result.output
     assert dask.read_bytes() == local.read_bytes()
     assert runner.invoke(app, ["run", "-o", str(dask), "--engine", "dask", "--resume"]).exit_code == EXIT_USAGE
+
+
+def test_command_line_defaults_are_the_options_defaults():
+    """A flag left out means the library's default: every option of a pipeline command that names a
+    field of the options dataclasses defaults to that field's default (not, say, a sibling field's)."""
+    from dataclasses import fields
+
+    import typer.main
+
+    from classify.clean import CleanOptions
+    from classify.dedup import DedupOptions
+    from classify.pipeline import RunOptions
+    from classify.readers import ReadOptions
+
+    defaults = {}
+    for options in (ReadOptions(), CleanOptions(), DedupOptions(), RunOptions()):
+        defaults.update({f.name: getattr(options, f.name) for f in fields(options) if isinstance(getattr(options, f.name), (int, float, str))})
+    checked = set()
+    for name in ("run", "clean", "dedup"):  # the pipeline's commands (train's --seed is another seed)
+        for param in typer.main.get_command(app).commands[name].params:
+            if param.name in defaults:
+                default = param.default.value if hasattr(param.default, "value") else param.default
+                assert default == defaults[param.name], f"{name} --{param.name}"
+                checked.add(param.name)
+    assert {"document_threshold", "threshold", "max_bytes", "favor", "batch_size"} <= checked
