@@ -145,136 +145,148 @@ def render_page(html: str, prune: bool = False) -> Page:
     title_node = tree.css_first("title")
     title = _clean(title_node.text()) if title_node is not None else ""
     root = tree.body or tree.root
-    blocks: list[Block] = []
-    pruned: list[PrunedBlock] = []
-    # Element columns (see Elements), filled in document order.
-    tags: list[str] = []
-    parents: list[int] = []
-    depths: list[int] = []
-    chars: list[int] = []
-    link_chars: list[int] = []
-    block_counts: list[int] = []
-    if root is None:
-        return Page(blocks, _elements(tags, parents, depths, chars, link_chars, block_counts, blocks), title, pruned)
-
-    # class/id strings repeat a lot within a page: (negative hint, positive hint, comment section)
-    hint_cache: dict[str, tuple[bool, bool, str | None]] = {}
-    buffer: list[str] = []
-    buffer_link = [0]  # characters of the buffer that sit inside <a>
-    # Context of the innermost open block: (element index, tag, inherited flags tuple).
-    context_stack: list[tuple[int, str, tuple]] = []
-
-    def flush() -> None:
-        if not buffer:
-            return
-        text = _clean("".join(buffer))
-        link = buffer_link[0]
-        buffer.clear()
-        buffer_link[0] = 0
-        if not text or not context_stack:
-            return
-        element, tag, inherited = context_stack[-1]
-        neg, pos, furn, art, lst, tbl, quote, fig, head = inherited
-        # Positional arguments, in Block's field order: noticeably cheaper than keywords here.
-        blocks.append(
-            Block(
-                text, tag, element, min(link, len(text)), neg, pos, furn, art, lst, tbl, quote, fig, head,
-                link >= len(text) * 0.9, depths[element],
-            )
-        )
-        # Credit the text to its owning element; ancestors get their totals after the walk.
-        chars[element] += len(text)
-        link_chars[element] += min(link, len(text))
-        block_counts[element] += 1
-
-    def set_aside(node: LexborNode, label: str) -> None:
-        """A pruned subtree: its whole text becomes one PrunedBlock, not walked."""
-        flush()
-        text = _clean(node.text(separator=" "))
-        if text:
-            pruned.append(PrunedBlock(len(blocks), label, text))
-
+    page = _PageBuilder(prune)
     # Depth-first walk over lexbor's child iterators: one frame per element being walked, with the
     # link depth of its children and whether leaving it ends a block; a skipped subtree is simply
     # not entered.
-    frames: list[tuple[Iterator[LexborNode], int, bool]] = [(iter((root,)), 0, False)]
+    frames: list[tuple[Iterator[LexborNode], int, bool]] = [(iter((root,)), 0, False)] if root is not None else []
     while frames:
         children, link_depth, ends_block = frames[-1]
         for node in children:
             tag = node.tag
             if tag == "-text":
-                text = node.text_content
-                if not text:
-                    continue
-                if text.isspace():
-                    # Inter-element whitespace only separates words; it never starts a block.
-                    if buffer:
-                        buffer.append(" ")
-                    continue
-                buffer.append(text)
-                if link_depth:
-                    buffer_link[0] += len(text.strip())
+                page.add_text(node.text_content, link_depth > 0)
+            elif tag == "br":
+                page.flush()
+            elif tag in SKIP_TAGS or tag == "-comment":
                 continue
-            if tag in SKIP_TAGS or tag == "-comment":
-                continue
-            if tag == "br":
-                flush()
-                continue
-            if prune and tag in PRUNED_TAGS:
-                set_aside(node, tag)
-                continue
-            is_block = tag in BLOCK_TAGS
-            if is_block:
-                # Only block elements are checked for hiding: reading every inline element's
-                # attributes costs more than the rare hidden <span> is worth.
-                attrs = node.attributes if tag != "body" else {}
-                if attrs and _hidden(attrs):
-                    continue
-                flush()
-                hints = f"{attrs.get('class') or ''} {attrs.get('id') or ''} {attrs.get('role') or ''}"
-                if hints not in hint_cache:
-                    lower = hints.lower()
-                    hint_cache[hints] = (
-                        bool(NEGATIVE_HINT.search(lower)),
-                        bool(POSITIVE_HINT.search(lower)),
-                        _comment_section(attrs) if "comment" in lower or "disqus" in lower else None,
-                    )
-                own_negative, own_positive, comments = hint_cache[hints]
-                if prune and comments:
-                    set_aside(node, f"{tag} {comments}")
-                    continue
-                parent = context_stack[-1] if context_stack else None
-                inherited = parent[2] if parent else (0, 0) + (False,) * 7
-                neg, pos, furn, art, lst, tbl, quote, fig, head = inherited
-                # Hints are counted along the path: one furniture-looking class far up says little.
-                neg = neg + own_negative
-                pos = pos + own_positive
-                furn = furn or tag in FURNITURE_TAGS
-                art = art or tag in ("article", "main")
-                lst = lst or tag in ("li", "ul", "ol", "dl", "dd", "dt")
-                tbl = tbl or tag in ("table", "td", "th", "tr")
-                quote = quote or tag == "blockquote"
-                fig = fig or tag in ("figure", "figcaption")
-                head = head or tag in HEADING_TAGS
-                index = len(tags)
-                parent_index = parent[0] if parent else -1
-                tags.append(tag)
-                parents.append(parent_index)
-                depths.append(depths[parent_index] + 1 if parent else 0)
-                chars.append(0)
-                link_chars.append(0)
-                block_counts.append(0)
-                context_stack.append((index, tag, (neg, pos, furn, art, lst, tbl, quote, fig, head)))
-            frames.append((node.iter(include_text=True), link_depth + (tag == "a"), is_block))
-            break
+            elif prune and tag in PRUNED_TAGS:
+                page.set_aside(node, tag)
+            elif tag not in BLOCK_TAGS or page.open_block(node, tag):
+                frames.append((node.iter(include_text=True), link_depth + (tag == "a"), tag in BLOCK_TAGS))
+                break
         else:
             frames.pop()
             if ends_block:
-                # Leaving a block element: its pending text is a block of its own.
-                flush()
-                context_stack.pop()
-    flush()
-    return Page(blocks, _elements(tags, parents, depths, chars, link_chars, block_counts, blocks), title, pruned)
+                page.close_block()
+    page.flush()
+    return page.page(title)
+
+
+class _PageBuilder:
+    """What one walk of `render_page` has built so far: the blocks, the pruned furniture, the
+    element columns (see `Elements`, filled in document order), and the text of the block being read."""
+
+    def __init__(self, prune: bool) -> None:
+        self.prune = prune
+        self.blocks: list[Block] = []
+        self.pruned: list[PrunedBlock] = []
+        self.tags: list[str] = []
+        self.parents: list[int] = []
+        self.depths: list[int] = []
+        self.chars: list[int] = []
+        self.link_chars: list[int] = []
+        self.block_counts: list[int] = []
+        self.buffer: list[str] = []
+        self.buffer_link = 0  # characters of the buffer that sit inside <a>
+        # Context of the innermost open block: (element index, tag, inherited flags tuple).
+        self.context: list[tuple[int, str, tuple]] = []
+        # class/id strings repeat a lot within a page: (negative hint, positive hint, comment section)
+        self.hints: dict[str, tuple[bool, bool, str | None]] = {}
+
+    def add_text(self, text: str, in_link: bool) -> None:
+        if not text:
+            return
+        if text.isspace():
+            # Inter-element whitespace only separates words; it never starts a block.
+            if self.buffer:
+                self.buffer.append(" ")
+            return
+        self.buffer.append(text)
+        if in_link:
+            self.buffer_link += len(text.strip())
+
+    def flush(self) -> None:
+        """The text read since the last block boundary becomes a block of the innermost open element."""
+        if not self.buffer:
+            return
+        text = _clean("".join(self.buffer))
+        link = min(self.buffer_link, len(text))
+        self.buffer.clear()
+        self.buffer_link = 0
+        if not text or not self.context:
+            return
+        element, tag, inherited = self.context[-1]
+        neg, pos, furn, art, lst, tbl, quote, fig, head = inherited
+        # Positional arguments, in Block's field order: noticeably cheaper than keywords here.
+        self.blocks.append(
+            Block(text, tag, element, link, neg, pos, furn, art, lst, tbl, quote, fig, head, link >= len(text) * 0.9, self.depths[element])
+        )
+        # Credit the text to its owning element; ancestors get their totals after the walk.
+        self.chars[element] += len(text)
+        self.link_chars[element] += link
+        self.block_counts[element] += 1
+
+    def set_aside(self, node: LexborNode, label: str) -> None:
+        """A pruned subtree: its whole text becomes one PrunedBlock, not walked."""
+        self.flush()
+        text = _clean(node.text(separator=" "))
+        if text:
+            self.pruned.append(PrunedBlock(len(self.blocks), label, text))
+
+    def open_block(self, node: LexborNode, tag: str) -> bool:
+        """Enter a block-level element: a new element row and block context. False: the element
+        is hidden, or a comment section set aside, and is not to be walked."""
+        # Only block elements are checked for hiding: reading every inline element's
+        # attributes costs more than the rare hidden <span> is worth.
+        attrs = node.attributes if tag != "body" else {}
+        if attrs and _hidden(attrs):
+            return False
+        self.flush()
+        hints = f"{attrs.get('class') or ''} {attrs.get('id') or ''} {attrs.get('role') or ''}"
+        if hints not in self.hints:
+            lower = hints.lower()
+            self.hints[hints] = (
+                bool(NEGATIVE_HINT.search(lower)),
+                bool(POSITIVE_HINT.search(lower)),
+                _comment_section(attrs) if "comment" in lower or "disqus" in lower else None,
+            )
+        own_negative, own_positive, comments = self.hints[hints]
+        if self.prune and comments:
+            self.set_aside(node, f"{tag} {comments}")
+            return False
+        parent = self.context[-1] if self.context else None
+        neg, pos, furn, art, lst, tbl, quote, fig, head = parent[2] if parent else (0, 0) + (False,) * 7
+        # Hints are counted along the path: one furniture-looking class far up says little.
+        inherited = (
+            neg + own_negative,
+            pos + own_positive,
+            furn or tag in FURNITURE_TAGS,
+            art or tag in ("article", "main"),
+            lst or tag in ("li", "ul", "ol", "dl", "dd", "dt"),
+            tbl or tag in ("table", "td", "th", "tr"),
+            quote or tag == "blockquote",
+            fig or tag in ("figure", "figcaption"),
+            head or tag in HEADING_TAGS,
+        )
+        parent_index = parent[0] if parent else -1
+        self.context.append((len(self.tags), tag, inherited))
+        self.tags.append(tag)
+        self.parents.append(parent_index)
+        self.depths.append(self.depths[parent_index] + 1 if parent else 0)
+        self.chars.append(0)
+        self.link_chars.append(0)
+        self.block_counts.append(0)
+        return True
+
+    def close_block(self) -> None:
+        """Leave a block element: its pending text is a block of its own."""
+        self.flush()
+        self.context.pop()
+
+    def page(self, title: str) -> Page:
+        elements = _elements(self.tags, self.parents, self.depths, self.chars, self.link_chars, self.block_counts, self.blocks)
+        return Page(self.blocks, elements, title, self.pruned)
 
 
 def _elements(
