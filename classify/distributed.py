@@ -43,11 +43,12 @@ import pickle
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from operator import getitem
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import dask
 import numpy as np
@@ -710,16 +711,9 @@ def run_dask(
     inputs = [str(item) for item in inputs]
     if "classify" in options.stages:
         load_models(options.models_dir)  # fail fast, as the local engine does, before any worker starts
-    cluster = None
-    if scheduler is None:
-        # Our own cluster lives for one batch run: no dashboard profiles, whose stack sampling
-        # every 10 ms cost the workers about a tenth of their time.
-        with dask.config.set({"distributed.worker.profile.enabled": False}):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0")
-    client = Client(scheduler or cluster, set_as_default=False)
-    try:
+    with _client(scheduler, workers) as client, tempfile.TemporaryFile(prefix="classify-dask-") as scratch:
         addresses = list(client.scheduler_info().get("workers", {}))
-        window = 2 * max(1, len(addresses))
+        window = 2 * max(1, len(addresses))  # partitions on the cluster at a time
 
         def partitions() -> Iterator[list[Batch | JsonlSlice]]:
             # The workers of our own LocalCluster see this machine's files: as the local engine's
@@ -729,61 +723,106 @@ def run_dask(
                 return batched(read_batches(inputs, options.read, options.batch_size), partition_batches)
             return batched(batched(read_documents(inputs, options.read), options.batch_size), partition_batches)
 
-        def merge(shard: list[Any], number: int) -> Any:
-            # Shards go round the workers (a preference, not a rule: a lost worker's shards are
-            # recomputed elsewhere), so the shuffles' map side and its memory are shared evenly.
-            preferred = [addresses[number % len(addresses)]] if addresses else None
-            return client.submit(merge_indexes, *shard, workers=preferred, allow_other_workers=True)
-
         counts = _corpus_line_counts(client, partitions, inputs, options, window)
-        with tempfile.TemporaryFile(prefix="classify-dask-") as scratch:
-            offsets, item_counts, shards, shard, sizes = [], [], [], [], []
-            minhasher = MinHasher(options.dedup.num_perm, options.dedup.seed) if "dedup" in options.stages else None
-            prepare = partial(client.submit, prepare_partition, options=options, counts=counts, minhasher=minhasher, pure=False)
-            for future in _stream(client, partitions(), prepare, window):
-                part = client.submit(getitem, future, 0).result()
-                offsets.append(scratch.tell())
-                pickle.dump(part, scratch, protocol=pickle.HIGHEST_PROTOCOL)
-                if part.where is not None:
-                    item_counts.append((len(part.where[PARAGRAPHS]), len(part.where[DOCUMENTS])))
-                    shard.append(client.submit(getitem, future, 1))
-                    if len(shard) == shard_size(len(shards), shard_partitions, shards_per_size):
-                        shards.append(merge(shard, len(shards)))
-                        sizes.append(len(shard))
-                        shard = []
-            if shard:
-                shards.append(merge(shard, len(shards)))
-                sizes.append(len(shard))
-            del counts
-            flags = [None] * len(offsets)
-            if shards:
-                flags = _Dedup(client, shards, np.array(item_counts, dtype=np.int64), sizes, options).flags()
-            del shards  # the workers' dedup items
+        offsets, item_counts, shards, shard_sizes = _prepare_partitions(
+            client, partitions(), counts, options, scratch, addresses, (shard_partitions, shards_per_size)
+        )
+        del counts  # the workers' copy of the line counts
+        flags = [None] * len(offsets)
+        if shards:
+            flags = _Dedup(client, shards, np.array(item_counts, dtype=np.int64), shard_sizes, options).flags()
+        del shards  # the workers' dedup items
 
-            def flagged() -> Iterator[PreparedPartition]:
-                for offset, partition_flags in zip(offsets, flags):
-                    scratch.seek(offset)
-                    part = pickle.load(scratch)
-                    if partition_flags is not None:
-                        partition_flags.apply(part)
-                    yield part
+        def flagged() -> Iterator[PreparedPartition]:
+            for offset, partition_flags in zip(offsets, flags):
+                scratch.seek(offset)
+                part = pickle.load(scratch)
+                if partition_flags is not None:
+                    partition_flags.apply(part)
+                yield part
 
-            if encodes_in_worker(options):
-                finished = (part.batches for part in flagged())
-            else:  # the documents go back to the workers to be classified and encoded
-                finish = partial(client.submit, finish_partition, options=options, pure=False)
-                finished = (future.result() for future in _stream(client, (part.batches for part in flagged()), finish, window))
-            summary = RunSummary()
-            with open_writer(output, fmt) as documents, JsonlWriter(errors_output) as errors:
-                for batches in finished:
-                    for records, batch_errors, _ in batches:
-                        summary.add(records, batch_errors)
-                        documents.write(records)
-                        write_errors(errors, batch_errors)
-                        if on_batch:
-                            on_batch(records, batch_errors)
-            return summary
+        if encodes_in_worker(options):
+            finished = (part.batches for part in flagged())
+        else:  # the documents go back to the workers to be classified and encoded
+            finish = partial(client.submit, finish_partition, options=options, pure=False)
+            finished = (future.result() for future in _stream(client, (part.batches for part in flagged()), finish, window))
+        return _write(finished, output, errors_output, fmt, on_batch)
+
+
+@contextmanager
+def _client(scheduler: str | None, workers: int) -> Iterator[Client]:
+    """A client of the scheduler at `scheduler`, or of a `LocalCluster` of `workers` single-threaded
+    worker processes started for the run and closed with it."""
+    cluster = None
+    if scheduler is None:
+        # Our own cluster lives for one batch run: no dashboard profiles, whose stack sampling
+        # every 10 ms cost the workers about a tenth of their time.
+        with dask.config.set({"distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0")
+    client = Client(scheduler or cluster, set_as_default=False)
+    try:
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _prepare_partitions(
+    client: Client,
+    partitions: Iterable[list[Batch | JsonlSlice]],
+    counts: Any,
+    options: RunOptions,
+    scratch: BinaryIO,
+    addresses: list[str],
+    sizes: tuple[int, int],
+) -> tuple[list[int], list[tuple[int, int]], list[Any], list[int]]:
+    """The map side: every partition prepared on the cluster (`prepare_partition`), two per
+    worker at a time, its records pickled to `scratch` as it comes back and its dedup items left
+    on the workers, merged into shards of consecutive partitions (`shard_size` with `sizes`).
+    Returns each partition's offset in `scratch` and its numbers of paragraph and document items,
+    and the shards' futures and sizes."""
+    minhasher = MinHasher(options.dedup.num_perm, options.dedup.seed) if "dedup" in options.stages else None
+    prepare = partial(client.submit, prepare_partition, options=options, counts=counts, minhasher=minhasher, pure=False)
+    offsets, item_counts, shards, shard_sizes, shard = [], [], [], [], []
+
+    def merge() -> None:
+        # Shards go round the workers (a preference, not a rule: a lost worker's shards are
+        # recomputed elsewhere), so the shuffles' map side and its memory are shared evenly.
+        preferred = [addresses[len(shards) % len(addresses)]] if addresses else None
+        shards.append(client.submit(merge_indexes, *shard, workers=preferred, allow_other_workers=True))
+        shard_sizes.append(len(shard))
+        shard.clear()
+
+    for future in _stream(client, partitions, prepare, 2 * max(1, len(addresses))):
+        part = client.submit(getitem, future, 0).result()
+        offsets.append(scratch.tell())
+        pickle.dump(part, scratch, protocol=pickle.HIGHEST_PROTOCOL)
+        if part.where is not None:
+            item_counts.append((len(part.where[PARAGRAPHS]), len(part.where[DOCUMENTS])))
+            shard.append(client.submit(getitem, future, 1))
+            if len(shard) == shard_size(len(shards), *sizes):
+                merge()
+    if shard:
+        merge()
+    return offsets, item_counts, shards, shard_sizes
+
+
+def _write(
+    finished: Iterable[list[tuple[list[EncodedRecord], list[ErrorRecord], int]]],
+    output: Path | str,
+    errors_output: Path | str,
+    fmt: str,
+    on_batch: Callable[[list[EncodedRecord], list[ErrorRecord]], None] | None,
+) -> RunSummary:
+    """Write the partitions' records and errors, in input order, and sum them up."""
+    summary = RunSummary()
+    with open_writer(output, fmt) as documents, JsonlWriter(errors_output) as errors:
+        for batches in finished:
+            for records, batch_errors, _ in batches:
+                summary.add(records, batch_errors)
+                documents.write(records)
+                write_errors(errors, batch_errors)
+                if on_batch:
+                    on_batch(records, batch_errors)
+    return summary
