@@ -72,7 +72,7 @@ class Checkpoint:
         max_overhead: float = 0.1,
     ) -> None:
         self.output, self.errors_output, self.fmt = Path(output), Path(errors_output), fmt
-        self.workdir = self.output.with_name(self.output.name + ".partial")
+        self.workdir = work_directory(self.output)
         self.fingerprint = fingerprint
         self.every_batches, self.every_seconds = every_batches, every_seconds
         self.max_overhead = max_overhead
@@ -218,6 +218,11 @@ class Checkpoint:
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
+
+
+def work_directory(output: Path) -> Path:
+    """Where a resumable run keeps its checkpoint while it writes `output`: `OUTPUT.partial/`."""
+    return output.with_name(output.name + ".partial")
 
 
 def _concatenate(parts: list[Path], target: Path) -> None:

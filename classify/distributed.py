@@ -64,7 +64,8 @@ from classify.dedup.stage import BatchMatches
 from classify.document import Document, DuplicateRef, ErrorRecord
 from classify.models import load_models
 from classify.pipeline import (
-    Batch, RunOptions, RunSummary, batched, count_batch_lines, counts_over_corpus, encodes_in_worker, finish_batch, prepare_in_worker, worker_models,
+    Batch, RunOptions, RunSummary, batched, count_batch_lines, counts_over_corpus, encodes_in_worker, excluding_run_files,
+    finish_batch, prepare_in_worker, worker_models,
 )
 from classify.readers import JsonlSlice, ReadOptions, read_batches, read_documents
 from classify.writers import EncodedRecord, JsonlWriter, open_writer, write_errors
@@ -709,6 +710,7 @@ def run_dask(
     if options.index_path is not None:
         raise ValueError("the Dask engine does not use a persistent dedup index; run with the local engine")
     inputs = [str(item) for item in inputs]
+    options = excluding_run_files(inputs, output, errors_output, options)
     if "classify" in options.stages:
         load_models(options.models_dir)  # fail fast, as the local engine does, before any worker starts
     with _client(scheduler, workers) as client, tempfile.TemporaryFile(prefix="classify-dask-") as scratch:

@@ -51,13 +51,18 @@ def lock_directory(directory: Path, held_by: str = "another classify run holds t
         os.close(fd)
 
 
+def index_lock_path(index_path: Path) -> Path:
+    """The lock directory of a persistent dedup index: `INDEX.lock/` beside it."""
+    return index_path.with_name(index_path.name + ".lock")
+
+
 @contextmanager
 def index_lock(index_path: Path | None) -> Iterator[None]:
     """Hold `INDEX.lock/` for the block (nothing for None); the directory goes at the end."""
     if index_path is None:
         yield
         return
-    directory = index_path.with_name(index_path.name + ".lock")
+    directory = index_lock_path(index_path)
     fd = lock_directory(
         directory, "another classify run is using this dedup index; wait for it to end, or give this run another --index"
     )

@@ -17,14 +17,14 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 
 from joblib import Parallel, delayed
 
-from classify.checkpoint import open_output, run_fingerprint
+from classify.checkpoint import open_output, run_fingerprint, work_directory
 from classify.clean import CleanOptions, clean_documents, split_lines
 from classify.clean.repetition import SourceLineCounts
 from classify.dedup import Deduplicator, DedupOptions
@@ -32,7 +32,7 @@ from classify.dedup.minhash import MinHasher
 from classify.dedup.stage import BatchItems, batch_items
 from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
-from classify.locking import index_lock
+from classify.locking import index_lock, index_lock_path
 from classify.models import ModelBundle, classify_documents, default_models_dir, load_models, model_files
 from classify.readers import Batch, JsonlSlice, ReadOptions, read_batch, read_batches
 from classify.writers import AtomicFile, EncodedRecord
@@ -117,6 +117,28 @@ def keep_every_line(docs: list[Document]) -> list[Document]:
 def line_counts_path(index_path: Path) -> Path:
     """Where a persistent index keeps its source line counts: beside the dedup index."""
     return index_path.with_name(index_path.name + ".lines.npz")
+
+
+def run_files(output: Path | str, errors_output: Path | str, index_path: Path | None) -> tuple[Path, ...]:
+    """What a run writes, resolved: its output, errors file and work directory, and a persistent
+    index with its lock and line counts."""
+    paths = [Path(errors_output)]
+    if str(output) != "-":
+        paths += [Path(output), work_directory(Path(output))]
+    if index_path is not None:
+        paths += [index_path, index_lock_path(index_path), line_counts_path(index_path)]
+    return tuple(sorted({path.resolve() for path in paths}))
+
+
+def excluding_run_files(inputs: list[str], output: Path | str, errors_output: Path | str, options: RunOptions) -> RunOptions:
+    """`options` with which a directory input never reads the run's own files (`run_files`): an
+    output inside an input directory would otherwise be read back, its work directory's files
+    while the run writes them. An input file that the run writes is an error: it would be overwritten."""
+    written = run_files(output, errors_output, options.index_path)
+    for item in inputs:
+        if item != "-" and Path(item).resolve() in written:
+            raise ValueError(f"{item} is an input and is also written by this run; choose another --output or --index")
+    return replace(options, read=replace(options.read, exclude=written))
 
 
 def count_batch_lines(batch: Batch | JsonlSlice, options: ReadOptions) -> SourceLineCounts:
@@ -329,6 +351,7 @@ def run(
     checkpoint left it, and the output is the same as an uninterrupted run's.
     """
     inputs = [str(item) for item in inputs]
+    options = excluding_run_files(inputs, output, errors_output, options)
     # Loaded here even when the workers classify: missing or broken models fail the run at once.
     models = load_models(options.models_dir) if "classify" in options.stages else None
     fingerprint = run_fingerprint(_settings(inputs, options, fmt))

@@ -47,6 +47,8 @@ class ReadOptions:
     max_bytes: documents larger than this become error records instead of exhausting memory.
     max_line_chars: a plain-text line longer than this is not a line of an article (a dump, a
         minified blob): the document becomes an error record. HTML is split by its tags instead.
+    exclude: resolved paths that a directory input never yields, nor walks into: a run's own
+        output, errors file, work directory and index, when they sit inside an input directory.
     """
 
     glob: str = "*"
@@ -54,6 +56,7 @@ class ReadOptions:
     id_field: str = "id"
     max_bytes: int = 50 * 1024 * 1024
     max_line_chars: int = 100_000
+    exclude: tuple[Path, ...] = ()  # sorted: part of a run's fingerprint, whose repr must not vary
 
 
 def strip_metadata_prefix(text: str) -> tuple[str, dict[str, str]]:
@@ -253,16 +256,20 @@ def read_file(path: Path, options: ReadOptions, root: Path | None = None) -> Ite
         yield _read_single(data, str(path), doc_id, options, origin, "html" if kind == "html" else None)
 
 
-def _walk(directory: Path, pattern: str) -> Iterator[Path | ErrorRecord]:
-    """Files under `directory` matching `pattern`, sorted for a stable order; unreadable dirs reported."""
+def _walk(directory: Path, pattern: str, exclude: tuple[Path, ...]) -> Iterator[Path | ErrorRecord]:
+    """Files under `directory` matching `pattern`, sorted for a stable order, less `exclude` (and
+    what is under it); unreadable dirs reported."""
     try:
         entries = sorted(directory.iterdir())
     except OSError as exc:
         yield ErrorRecord(str(directory), f"cannot list directory: {exc}")
         return
+    excluded_names = {path.name for path in exclude}
     for entry in entries:
+        if entry.name in excluded_names and entry.resolve() in exclude:
+            continue
         if entry.is_dir():
-            yield from _walk(entry, pattern)
+            yield from _walk(entry, pattern, exclude)
         elif entry.match(pattern) and not entry.name.startswith("."):
             yield entry
 
@@ -287,7 +294,7 @@ def _locate(inputs: Iterable[str | Path], options: ReadOptions) -> Iterator[tupl
             continue
         path = Path(item)
         if path.is_dir():
-            for entry in _walk(path, options.glob):
+            for entry in _walk(path, options.glob, options.exclude):
                 yield entry if isinstance(entry, ErrorRecord) else (entry, path)
         elif path.exists():
             yield path, None

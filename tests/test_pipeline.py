@@ -110,6 +110,28 @@ def test_inputs_equal_outputs_plus_errors(tmp_path):
     assert not by_id["j0"]["duplicates"]
 
 
+def test_a_run_never_reads_what_it_writes(tmp_path):
+    """Output, errors file, work directory and persistent index inside the input directory: a
+    directory input skips them (they appear while the run reads the directory, and a second run
+    would read the first's output back), and an input file the run would overwrite is refused."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in (("a.txt", "Депутаты утвердили поправки к закону о связи."), ("b.txt", "Учёные представили новый метод очистки воды.")):
+        (corpus / name).write_text(text, encoding="utf-8")
+    out, errors, index = corpus / "out.jsonl", corpus / "out.errors.jsonl", corpus / "dedup.index"
+    options = RunOptions(index_path=index, batch_size=1, checkpoint_every=1)
+    first = run([corpus], out, errors, options)
+    first_output = out.read_bytes()
+    assert (first.documents, first.errors) == (2, 0)
+    assert index.exists() and Path(f"{index}.lines.npz").exists()
+    second = run([corpus], out, errors, options)
+    assert (second.documents, second.errors) == (2, 0) and errors.read_text() == ""
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
+    assert [json.loads(line)["id"] for line in first_output.decode().splitlines()] == ["a", "b"]
+    with pytest.raises(ValueError, match="also written by this run"):
+        run([corpus / "a.txt", out], out, errors, RunOptions())
+
+
 def _failing_for(real, stage_input):
     """`real`, raising for a batch that holds the document with id "bad"."""
 
