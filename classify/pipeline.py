@@ -34,7 +34,7 @@ from classify.document import BLANK, CONTENT, Document, ErrorRecord
 from classify.language import detect_language
 from classify.locking import index_lock, index_lock_path
 from classify.models import ModelBundle, classify_documents, default_models_dir, load_models, model_files
-from classify.readers import Batch, JsonlSlice, ReadOptions, read_batch, read_batches
+from classify.readers import Batch, JsonlSlice, ReadOptions, read_batch, read_batches, rereadable
 from classify.writers import AtomicFile, EncodedRecord
 
 STAGES = ("clean", "dedup", "classify")
@@ -156,8 +156,8 @@ def count_batch_lines(batch: Batch | JsonlSlice, options: ReadOptions) -> Source
 
 def counts_over_corpus(inputs: list[str], options: RunOptions) -> bool:
     """Whether the run counts repeated lines in a first pass over the whole corpus: not when
-    repetition is counted per batch, nor when the input (stdin) cannot be read twice."""
-    return "clean" in options.stages and options.repetition == "corpus" and "-" not in inputs
+    repetition is counted per batch, nor when an input (stdin, a pipe) cannot be read twice."""
+    return "clean" in options.stages and options.repetition == "corpus" and all(map(rereadable, inputs))
 
 
 def count_corpus_lines(inputs: list[str], options: RunOptions) -> SourceLineCounts | None:

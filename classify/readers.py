@@ -256,22 +256,43 @@ def read_file(path: Path, options: ReadOptions, root: Path | None = None) -> Ite
         yield _read_single(data, str(path), doc_id, options, origin, "html" if kind == "html" else None)
 
 
-def _walk(directory: Path, pattern: str, exclude: tuple[Path, ...]) -> Iterator[Path | ErrorRecord]:
-    """Files under `directory` matching `pattern`, sorted for a stable order, less `exclude` (and
-    what is under it); unreadable dirs reported."""
+def _walk(
+    directory: Path, pattern: str, exclude: tuple[Path, ...], visited: set[tuple[int, int]] | None = None
+) -> Iterator[Path | ErrorRecord]:
+    """Regular files under `directory` matching `pattern`, sorted for a stable order, less
+    `exclude` (and what is under it). Symbolic links are followed, but each directory is walked
+    once (`visited`: device and inode), so a link to an ancestor is no endless loop. A pipe,
+    socket or device that matches is reported, not read (reading a pipe could wait forever), and
+    so is a directory that cannot be listed."""
+    visited = set() if visited is None else visited
     try:
+        identity = directory.stat()
         entries = sorted(directory.iterdir())
     except OSError as exc:
         yield ErrorRecord(str(directory), f"cannot list directory: {exc}")
         return
+    if (identity.st_dev, identity.st_ino) in visited:
+        return
+    visited.add((identity.st_dev, identity.st_ino))
     excluded_names = {path.name for path in exclude}
     for entry in entries:
         if entry.name in excluded_names and entry.resolve() in exclude:
             continue
         if entry.is_dir():
-            yield from _walk(entry, pattern, exclude)
+            yield from _walk(entry, pattern, exclude, visited)
         elif entry.match(pattern) and not entry.name.startswith("."):
-            yield entry
+            # A dangling link goes on to be read, and is reported as unreadable there.
+            special = not entry.is_file() and entry.exists()
+            yield ErrorRecord(str(entry), "not a regular file (a pipe, socket or device): not read") if special else entry
+
+
+def rereadable(item: str) -> bool:
+    """Whether an input can be read twice (a counting pass, then the run): files and directories,
+    not standard input nor a pipe named as a file (a FIFO, a shell's `<(command)`)."""
+    if item == "-":
+        return False
+    path = Path(item)
+    return path.is_dir() or path.is_file() or not path.exists()
 
 
 def read_stdin(options: ReadOptions, stream: BinaryIO | None = None) -> Iterator[Document | ErrorRecord]:
@@ -393,7 +414,8 @@ def read_batches(
             yield from add([found])
         elif found[0] is None:
             yield from add(read_stdin(options))
-        elif _file_kind(found[0]) != ("jsonl", False):
+        elif _file_kind(found[0]) != ("jsonl", False) or not found[0].is_file():
+            # Slices are read again by offset: only a plain JSONL file that is a regular file.
             yield from add(read_file(found[0], options, root=found[1]))
         else:
             if pending:

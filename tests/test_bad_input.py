@@ -134,3 +134,49 @@ def test_unreadable_files_and_directories(tmp_path, monkeypatch):
     assert "cannot list directory" in errors[str(src / "locked")]["reason"]
     assert "Permission denied" in errors[str(src / "secret.txt")]["reason"]
     assert list(outputs) == [str(src / "ok.txt")]
+
+
+def test_symlink_loops_end_and_read_each_file_once(tmp_path):
+    """A link back to an ancestor used to be walked 40 levels deep (until the OS's ELOOP), reading
+    every file above it 40 more times."""
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (src / "sub" / "b.txt").write_text(OTHER_ARTICLE, encoding="utf-8")
+    (src / "sub" / "up").symlink_to(src, target_is_directory=True)
+    outputs, errors = run_dir(src, tmp_path)
+    assert errors == {}
+    assert sorted(outputs) == [str(src / "a.txt"), str(src / "sub" / "b.txt")]
+
+
+def test_a_pipe_in_a_directory_is_reported_not_read(tmp_path):
+    """Opening a FIFO waits for a writer: a directory holding one must not hang the run."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    os.mkfifo(src / "pipe.txt")
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run([sys.executable, "-m", "classify", "clean", str(src), "-o", str(out), "--quiet"], timeout=120, check=False)
+    assert done.returncode == 1
+    (error,) = [json.loads(line) for line in (tmp_path / "out.errors.jsonl").read_text().splitlines()]
+    assert error["source"] == str(src / "pipe.txt") and "not a regular file" in error["reason"]
+    assert [json.loads(line)["source"] for line in out.read_text().splitlines()] == [str(src / "a.txt")]
+
+
+def test_a_pipe_named_as_input_is_read_once(tmp_path):
+    """`classify run <(command)` names a pipe, which cannot be read twice: the counting pass read
+    it and the run then found it empty ("empty document", the text lost). A pipe is read once,
+    its repeated lines counted per batch, as standard input's are."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, ARTICLE.encode("utf-8"))
+    os.close(write_end)
+    try:
+        out, errors = tmp_path / "out.jsonl", tmp_path / "out.errors.jsonl"
+        summary = run([f"/dev/fd/{read_end}"], out, errors, RunOptions())
+    finally:
+        os.close(read_end)
+    assert (summary.documents, summary.errors) == (1, 0)
+    assert json.loads(out.read_text())["clean_text"] == ARTICLE.strip()
