@@ -5,7 +5,7 @@ Exit codes (stable, for scripts):
   0  every input document was processed
   1  the run finished, but some documents are in the errors file
   2  usage error (bad option, missing input)
-  3  fatal error (models missing or incompatible, bad index, output not writable, ...)
+  3  fatal error (models missing or incompatible, bad index, output not writable, ..., or a bug)
 """
 
 from __future__ import annotations
@@ -152,8 +152,13 @@ def _execute(
                 summary = _run_dask(inputs, output, errors_output, options, fmt, on_batch, resume, scheduler, workers)
             else:
                 summary = run_pipeline(inputs, output, errors_output, options, fmt.value, on_batch, resume)
+        except typer.Exit:  # a usage error found on the way (it is an Exception too)
+            raise
         except (OSError, ValueError, ModelError) as exc:  # missing models, bad index, unwritable output...
             fail(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug is still a fatal error to scripts (not exit 1)
+            err_console.print_exception()
+            fail(f"internal error: {type(exc).__name__}: {exc}")
     if not quiet and shown and len(shown) <= SUMMARY_ROWS and str(output) != "-":
         # A terminal gets its own width; a pipe or file gets a width that keeps rows on one line.
         console = Console() if sys.stdout.isatty() else Console(width=120)

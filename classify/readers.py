@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -129,6 +130,15 @@ def _record_to_document(
     )
 
 
+_TOO_DEEP = "malformed JSON: nested too deeply to parse"
+
+
+def _label(path: Path | str) -> str:
+    """A path as text for records: bytes of a file name that are not UTF-8 (kept by Python as lone
+    surrogates, which no output format can hold) become \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _read_jsonl(stream: BinaryIO, name: str, stem: str, options: ReadOptions, origin: str, first_line: int = 1):
     for number, raw in enumerate(stream, start=first_line):
         location = f"{name}:{number}"
@@ -138,6 +148,9 @@ def _read_jsonl(stream: BinaryIO, name: str, stem: str, options: ReadOptions, or
             record = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             yield ErrorRecord(location, f"malformed JSON line: {exc}")
+            continue
+        except RecursionError:
+            yield ErrorRecord(location, _TOO_DEEP)
             continue
         yield _record_to_document(record, location, f"{stem}:{number}", options, origin)
 
@@ -149,6 +162,9 @@ def _read_json(data: bytes, name: str, stem: str, options: ReadOptions, origin: 
         records = json.loads(text)
     except (UndecodableInput, json.JSONDecodeError) as exc:
         yield ErrorRecord(name, f"malformed JSON file: {exc}")
+        return
+    except RecursionError:
+        yield ErrorRecord(name, _TOO_DEEP)
         return
     if isinstance(records, dict):
         yield _record_to_document(records, name, stem, options, origin)
@@ -183,15 +199,15 @@ def _read_parquet(path: Path, stem: str, options: ReadOptions, origin: str):
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a bad file
-        yield ErrorRecord(str(path), f"unreadable Parquet file: {exc}")
+        yield ErrorRecord(_label(path), f"unreadable Parquet file: {exc}")
         return
     if options.text_field not in parquet.schema_arrow.names:
-        yield ErrorRecord(str(path), f"Parquet file has no {options.text_field!r} column")
+        yield ErrorRecord(_label(path), f"Parquet file has no {options.text_field!r} column")
         return
     row = 0
     for batch in parquet.iter_batches(batch_size=1024):
         for record in batch.to_pylist():
-            yield _record_to_document(record, f"{path}:{row}", f"{stem}:{row}", options, origin)
+            yield _record_to_document(record, f"{_label(path)}:{row}", f"{stem}:{row}", options, origin)
             row += 1
 
 
@@ -227,14 +243,14 @@ def _doc_id(path: Path, root: Path | None) -> str:
     name = relative.as_posix()
     for suffix in reversed(relative.suffixes):
         name = name.removesuffix(suffix)
-    return name or relative.as_posix()
+    return _label(name or relative.as_posix())
 
 
 def read_file(path: Path, options: ReadOptions, root: Path | None = None) -> Iterator[Document | ErrorRecord]:
     """Yield the documents of one file (several for JSONL/CSV/Parquet), or error records."""
     kind, gzipped = _file_kind(path)
     doc_id = _doc_id(path, root)
-    origin = str(path.parent)
+    name, origin = _label(path), _label(path.parent)
     try:
         if kind == "parquet":
             yield from _read_parquet(path, doc_id, options, origin)
@@ -242,18 +258,18 @@ def read_file(path: Path, options: ReadOptions, root: Path | None = None) -> Ite
         opener = gzip.open if gzipped else open
         if kind == "jsonl":
             with opener(path, "rb") as stream:
-                yield from _read_jsonl(stream, str(path), doc_id, options, origin)
+                yield from _read_jsonl(stream, name, doc_id, options, origin)
             return
         with opener(path, "rb") as stream:
             data = stream.read(options.max_bytes + 1)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        yield ErrorRecord(str(path), f"cannot read file: {exc}")
+        yield ErrorRecord(name, f"cannot read file: {exc}")
         return
     if kind in ("csv", "json"):
         reader = _read_csv if kind == "csv" else _read_json
-        yield from reader(data, str(path), doc_id, options, origin)
+        yield from reader(data, name, doc_id, options, origin)
     else:
-        yield _read_single(data, str(path), doc_id, options, origin, "html" if kind == "html" else None)
+        yield _read_single(data, name, doc_id, options, origin, "html" if kind == "html" else None)
 
 
 def _walk(
@@ -269,7 +285,7 @@ def _walk(
         identity = directory.stat()
         entries = sorted(directory.iterdir())
     except OSError as exc:
-        yield ErrorRecord(str(directory), f"cannot list directory: {exc}")
+        yield ErrorRecord(_label(directory), f"cannot list directory: {exc}")
         return
     if (identity.st_dev, identity.st_ino) in visited:
         return
@@ -283,7 +299,7 @@ def _walk(
         elif entry.match(pattern) and not entry.name.startswith("."):
             # A dangling link goes on to be read, and is reported as unreadable there.
             special = not entry.is_file() and entry.exists()
-            yield ErrorRecord(str(entry), "not a regular file (a pipe, socket or device): not read") if special else entry
+            yield ErrorRecord(_label(entry), "not a regular file (a pipe, socket or device): not read") if special else entry
 
 
 def rereadable(item: str) -> bool:
@@ -320,7 +336,7 @@ def _locate(inputs: Iterable[str | Path], options: ReadOptions) -> Iterator[tupl
         elif path.exists():
             yield path, None
         else:
-            yield ErrorRecord(str(path), "no such file or directory")
+            yield ErrorRecord(_label(path), "no such file or directory")
 
 
 def read_documents(inputs: Iterable[str | Path], options: ReadOptions | None = None) -> Iterator[Document | ErrorRecord]:
@@ -355,9 +371,9 @@ class JsonlSlice:
                 stream.seek(self.start)
                 data = stream.read(self.stop - self.start)
         except OSError as exc:
-            return [ErrorRecord(self.path, f"cannot read file: {exc}")]
-        origin = str(Path(self.path).parent)
-        return list(_read_jsonl(io.BytesIO(data), self.path, self.doc_id, options, origin, self.first_line))
+            return [ErrorRecord(_label(self.path), f"cannot read file: {exc}")]
+        origin = _label(Path(self.path).parent)
+        return list(_read_jsonl(io.BytesIO(data), _label(self.path), self.doc_id, options, origin, self.first_line))
 
 
 Batch = list[Document | ErrorRecord]
@@ -382,7 +398,7 @@ def _jsonl_slices(path: Path, root: Path | None, size: int) -> Iterator[JsonlSli
                     yield JsonlSlice(str(path), doc_id, start, offset, first, items)
                     start, first, items = offset, number + 1, 0
     except OSError as exc:
-        yield ErrorRecord(str(path), f"cannot read file: {exc}")
+        yield ErrorRecord(_label(path), f"cannot read file: {exc}")
         return
     if items:
         yield JsonlSlice(str(path), doc_id, start, offset, first, items)

@@ -180,3 +180,27 @@ def test_a_pipe_named_as_input_is_read_once(tmp_path):
         os.close(read_end)
     assert (summary.documents, summary.errors) == (1, 0)
     assert json.loads(out.read_text())["clean_text"] == ARTICLE.strip()
+
+
+def test_deeply_nested_json_and_undecodable_file_names(tmp_path):
+    """JSON nested past Python's recursion limit crashed the run (RecursionError); a file name
+    that is not UTF-8 made every output format fail on its path (lone surrogates). Both are now
+    one record each: an error with its reason, a document whose source shows the bad byte."""
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "deep.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    (src / "deep.jsonl").write_bytes(json.dumps({"id": "ok", "text": ARTICLE}).encode() + b"\n" + b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    with open(os.path.join(os.fsencode(src), b"caf\xe9.txt"), "wb") as f:
+        f.write(OTHER_ARTICLE.encode("utf-8"))
+    outputs, errors = run_dir(src, tmp_path)
+    assert {source: e["reason"] for source, e in errors.items()} == {
+        str(src / "deep.json"): "malformed JSON: nested too deeply to parse",
+        f"{src / 'deep.jsonl'}:2": "malformed JSON: nested too deeply to parse",
+    }
+    assert outputs[f"{src / 'deep.jsonl'}:1"]["id"] == "ok"
+    assert outputs[f"{src}/caf\\xe9.txt"]["id"] == "caf\\xe9"
+    parquet = tmp_path / "out.parquet"
+    run([src], parquet, tmp_path / "parquet.errors.jsonl", RunOptions(), fmt="parquet")
+    assert f"{src}/caf\\xe9.txt" in pq.read_table(parquet).column("source").to_pylist()

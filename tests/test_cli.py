@@ -7,7 +7,7 @@ import json
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
-from classify.cli import EXIT_OK, EXIT_SOME_ERRORS, EXIT_USAGE, app
+from classify.cli import EXIT_FATAL, EXIT_OK, EXIT_SOME_ERRORS, EXIT_USAGE, app
 
 runner = CliRunner()
 
@@ -80,3 +80,16 @@ def test_command_line_defaults_are_the_options_defaults():
                 assert default == defaults[param.name], f"{name} --{param.name}"
                 checked.add(param.name)
     assert {"document_threshold", "threshold", "max_bytes", "favor", "batch_size"} <= checked
+
+
+def test_an_unexpected_failure_exits_as_fatal(tmp_path, monkeypatch):
+    """Exit code 1 means "finished, some documents in errors": a crash must not look like that."""
+    import classify.cli
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(classify.cli, "run_pipeline", explode)
+    result = runner.invoke(app, ["run", "-o", str(tmp_path / "out.jsonl"), "--quiet"])
+    assert result.exit_code == EXIT_FATAL
+    assert "internal error: RuntimeError: a bug" in result.output
