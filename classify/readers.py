@@ -131,6 +131,26 @@ def _record_to_document(
 
 
 _TOO_DEEP = "malformed JSON: nested too deeply to parse"
+# JSON can escape half of a surrogate pair alone ("\ud800"), which decodes to a string no output
+# format can hold: such halves become U+FFFD. Only text with such an escape is searched.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """`value` (parsed JSON) with every lone surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    return value
+
+
+def _parse_json(text: str) -> Any:
+    record = json.loads(text)
+    return _without_lone_surrogates(record) if _SURROGATE_ESCAPE.search(text) else record
 
 
 def _label(path: Path | str) -> str:
@@ -145,7 +165,7 @@ def _read_jsonl(stream: BinaryIO, name: str, stem: str, options: ReadOptions, or
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            record = _parse_json(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             yield ErrorRecord(location, f"malformed JSON line: {exc}")
             continue
@@ -159,7 +179,7 @@ def _read_json(data: bytes, name: str, stem: str, options: ReadOptions, origin: 
     """A .json file holds one record (an object) or many (an array of objects)."""
     try:
         text, _ = decode_bytes(data)
-        records = json.loads(text)
+        records = _parse_json(text)
     except (UndecodableInput, json.JSONDecodeError) as exc:
         yield ErrorRecord(name, f"malformed JSON file: {exc}")
         return

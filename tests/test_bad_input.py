@@ -204,3 +204,19 @@ def test_deeply_nested_json_and_undecodable_file_names(tmp_path):
     parquet = tmp_path / "out.parquet"
     run([src], parquet, tmp_path / "parquet.errors.jsonl", RunOptions(), fmt="parquet")
     assert f"{src}/caf\\xe9.txt" in pq.read_table(parquet).column("source").to_pylist()
+
+
+def test_lone_surrogate_escapes_in_json_become_replacement_characters(tmp_path):
+    """JSON may escape half a surrogate pair alone; the string it decodes to cannot be written in
+    any format. The text was lost to an encoding error (and such an id or metadata field failed
+    the whole run); now the half becomes U+FFFD, and a real pair (an emoji) stays as it is."""
+    src = tmp_path / "in"
+    src.mkdir()
+    record = '{"id": "a\\ud800", "site": "x\\udfff", "text": "' + ARTICLE.strip() + ' \\ud83d\\ude00 \\udc00"}\n'
+    (src / "s.jsonl").write_text(record, encoding="utf-8")
+    (src / "s.json").write_text(record, encoding="utf-8")
+    outputs, errors = run_dir(src, tmp_path)
+    assert errors == {}
+    for source in (f"{src / 's.jsonl'}:1", str(src / "s.json")):
+        assert outputs[source]["id"] == "a\ufffd" and outputs[source]["metadata"]["site"] == "x\ufffd"
+        assert outputs[source]["clean_text"].endswith("\U0001f600 \ufffd")
