@@ -95,7 +95,7 @@ def main_callback() -> None:
 
 
 def fail(message: str, code: int = EXIT_FATAL) -> None:
-    err_console.print(f"[red]error:[/red] {message}")
+    err_console.print(f"[red]error:[/red] {message}", soft_wrap=True)  # one line, for logs and grep
     raise typer.Exit(code)
 
 

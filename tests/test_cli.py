@@ -93,3 +93,13 @@ def test_an_unexpected_failure_exits_as_fatal(tmp_path, monkeypatch):
     result = runner.invoke(app, ["run", "-o", str(tmp_path / "out.jsonl"), "--quiet"])
     assert result.exit_code == EXIT_FATAL
     assert "internal error: RuntimeError: a bug" in result.output
+
+
+def test_an_output_that_is_a_directory_fails_before_the_run(tmp_path):
+    """It used to fail only at the end, renaming the finished output onto the directory, after the
+    whole run's work, and left the run's work directory behind."""
+    (tmp_path / "out").mkdir()
+    result = runner.invoke(app, ["run", "-o", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == EXIT_FATAL
+    assert "is a directory" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
