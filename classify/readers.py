@@ -159,9 +159,31 @@ def _label(path: Path | str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _read_jsonl(stream: BinaryIO, name: str, stem: str, options: ReadOptions, origin: str, first_line: int = 1):
-    for number, raw in enumerate(stream, start=first_line):
+def _bounded_lines(stream: BinaryIO, limit: int, until: int | None = None) -> Iterator[tuple[bytes | None, int]]:
+    """The stream's lines (up to offset `until`) as (line, its length in bytes); a line longer than
+    `limit` comes as (None, length), read through in chunks: memory never holds more of a line."""
+    while until is None or stream.tell() < until:
+        raw = stream.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield raw, len(raw)
+            continue
+        length = len(raw)
+        while raw and not raw.endswith(b"\n"):
+            raw = stream.readline(1 << 20)
+            length += len(raw)
+        yield None, length
+
+
+def _read_jsonl(
+    stream: BinaryIO, name: str, stem: str, options: ReadOptions, origin: str, first_line: int = 1, until: int | None = None
+):
+    for number, (raw, _) in enumerate(_bounded_lines(stream, options.max_bytes, until), start=first_line):
         location = f"{name}:{number}"
+        if raw is None:
+            yield ErrorRecord(location, f"record larger than the limit of {options.max_bytes} bytes")
+            continue
         if not raw.strip():
             continue
         try:
@@ -386,14 +408,13 @@ class JsonlSlice:
     items: int
 
     def read(self, options: ReadOptions) -> list[Document | ErrorRecord]:
+        origin = _label(Path(self.path).parent)
         try:
             with open(self.path, "rb") as stream:
                 stream.seek(self.start)
-                data = stream.read(self.stop - self.start)
+                return list(_read_jsonl(stream, _label(self.path), self.doc_id, options, origin, self.first_line, self.stop))
         except OSError as exc:
             return [ErrorRecord(_label(self.path), f"cannot read file: {exc}")]
-        origin = _label(Path(self.path).parent)
-        return list(_read_jsonl(io.BytesIO(data), _label(self.path), self.doc_id, options, origin, self.first_line))
 
 
 Batch = list[Document | ErrorRecord]
@@ -404,16 +425,17 @@ def read_batch(batch: Batch | JsonlSlice, options: ReadOptions) -> Batch:
     return batch.read(options) if isinstance(batch, JsonlSlice) else batch
 
 
-def _jsonl_slices(path: Path, root: Path | None, size: int) -> Iterator[JsonlSlice | ErrorRecord]:
-    """A plain JSONL file as slices of `size` non-blank lines (the last may hold fewer)."""
+def _jsonl_slices(path: Path, root: Path | None, size: int, max_bytes: int) -> Iterator[JsonlSlice | ErrorRecord]:
+    """A plain JSONL file as slices of `size` non-blank lines (the last may hold fewer), read as
+    `_read_jsonl` reads them (a line over `max_bytes` is counted, not held)."""
     doc_id = _doc_id(path, root)
     start = offset = items = 0
     first = 1
     try:
         with open(path, "rb") as stream:
-            for number, raw in enumerate(stream, start=1):  # the lines _read_jsonl iterates
-                offset += len(raw)
-                items += bool(raw.strip())
+            for number, (raw, length) in enumerate(_bounded_lines(stream, max_bytes), start=1):
+                offset += length
+                items += raw is None or bool(raw.strip())
                 if items == size:
                     yield JsonlSlice(str(path), doc_id, start, offset, first, items)
                     start, first, items = offset, number + 1, 0
@@ -457,7 +479,7 @@ def read_batches(
             if pending:
                 yield pending[:]
                 pending.clear()
-            for piece in _jsonl_slices(found[0], found[1], size):
+            for piece in _jsonl_slices(found[0], found[1], size, options.max_bytes):
                 if isinstance(piece, ErrorRecord):  # the file's last piece
                     yield from add([piece])
                 elif skip >= piece.items:

@@ -220,3 +220,28 @@ def test_lone_surrogate_escapes_in_json_become_replacement_characters(tmp_path):
     for source in (f"{src / 's.jsonl'}:1", str(src / "s.json")):
         assert outputs[source]["id"] == "a\ufffd" and outputs[source]["metadata"]["site"] == "x\ufffd"
         assert outputs[source]["clean_text"].endswith("\U0001f600 \ufffd")
+
+
+def test_an_oversized_jsonl_line_is_refused_without_holding_it(tmp_path):
+    """A JSONL line over --max-bytes (a runaway record, a gzip bomb) used to be read whole, in the
+    main process to find the batches and again in the worker: 1.3 GB for one 300 MB line. Now the
+    line is counted through in chunks and becomes an error record; its neighbours are read."""
+    import gzip
+    import tracemalloc
+
+    from classify.readers import ReadOptions, read_batch, read_batches
+
+    lines = [json.dumps({"id": "a", "text": ARTICLE}), '{"text": "' + "x" * (20 << 20) + '"}', json.dumps({"id": "b", "text": OTHER_ARTICLE})]
+    plain, packed = tmp_path / "big.jsonl", tmp_path / "big.jsonl.gz"
+    plain.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with gzip.open(packed, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    options = ReadOptions(max_bytes=1 << 20)
+    for path in (plain, packed):
+        tracemalloc.start()
+        items = [item for batch in read_batches([path], options, 2) for item in read_batch(batch, options)]
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 8 << 20, (path.name, peak)
+        assert [getattr(item, "id", None) for item in items] == ["a", None, "b"]
+        assert items[1].source == f"{path}:2" and "larger than the limit" in items[1].reason
