@@ -7,6 +7,7 @@ read by its kind: JSONL / CSV / Parquet hold one document per record; anything e
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -184,10 +185,12 @@ def _read_jsonl(
         if raw is None:
             yield ErrorRecord(location, f"record larger than the limit of {options.max_bytes} bytes")
             continue
+        if number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
         if not raw.strip():
             continue
         try:
-            record = _parse_json(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
+            record = _parse_json(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             yield ErrorRecord(location, f"malformed JSON line: {exc}")
             continue
@@ -354,12 +357,22 @@ def rereadable(item: str) -> bool:
 
 
 def read_stdin(options: ReadOptions, stream: BinaryIO | None = None) -> Iterator[Document | ErrorRecord]:
-    """Standard input is JSONL when its first character opens an object, else one document."""
+    """Standard input is JSONL when its first character opens an object, read line by line as it
+    comes (memory holds one record, whatever the size of the stream), else one document (read up
+    to --max-bytes)."""
     stream = stream or sys.stdin.buffer
-    data = stream.read()
-    if data.lstrip().startswith(b"{"):
-        yield from _read_jsonl(io.BytesIO(data), "<stdin>", "stdin", options, "stdin")
+    head, lines, line = b"", 0, b""
+    while not head.removeprefix(codecs.BOM_UTF8).strip():  # the leading blank lines and the first with text
+        line = stream.readline(options.max_bytes + 1)
+        if not line:
+            break
+        head, lines = head + line, lines + 1
+    whole_line = len(line) <= options.max_bytes or line.endswith(b"\n")
+    if whole_line and head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"{"):
+        yield from _read_jsonl(io.BytesIO(head), "<stdin>", "stdin", options, "stdin")
+        yield from _read_jsonl(stream, "<stdin>", "stdin", options, "stdin", first_line=lines + 1)
     else:
+        data = head + stream.read(max(0, options.max_bytes + 1 - len(head)))
         digest = hashlib.sha1(data).hexdigest()[:16]
         yield _read_single(data, "<stdin>", f"stdin-{digest}", options, "stdin", None)
 
@@ -435,7 +448,7 @@ def _jsonl_slices(path: Path, root: Path | None, size: int, max_bytes: int) -> I
         with open(path, "rb") as stream:
             for number, (raw, length) in enumerate(_bounded_lines(stream, max_bytes), start=1):
                 offset += length
-                items += raw is None or bool(raw.strip())
+                items += raw is None or bool(raw.removeprefix(codecs.BOM_UTF8 if number == 1 else b"").strip())
                 if items == size:
                     yield JsonlSlice(str(path), doc_id, start, offset, first, items)
                     start, first, items = offset, number + 1, 0

@@ -146,6 +146,26 @@ def test_missing_path_and_stdin(tmp_path):
     assert items[0].id == "x" and items[1].source == "<stdin>:2"
 
 
+def test_jsonl_on_stdin_streams(tmp_path):
+    """`zcat corpus.jsonl.gz | classify run -` held the whole stream in memory (twice) before the
+    first record; now records are read as they come. Leading blank lines and a BOM still mean JSONL."""
+    import tracemalloc
+
+    record = json.dumps({"text": FRENCH}) + "\n"
+    stream = io.BytesIO(b"\n" + (record * (20_000_000 // len(record))).encode())
+    tracemalloc.start()
+    count, first = 0, None
+    for item in read_stdin(ReadOptions(), stream):
+        first = first or item
+        count += 1
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert count == 20_000_000 // len(record) and first.source == "<stdin>:2" and first.text == FRENCH
+    assert peak < 4 << 20, peak
+    with_bom = list(read_stdin(ReadOptions(), io.BytesIO(b"\xef\xbb\xbf\n" + record.encode())))
+    assert [(item.source, item.text) for item in with_bom] == [("<stdin>:2", FRENCH)]
+
+
 @pytest.mark.parametrize(
     "text, rest, fields",
     [
