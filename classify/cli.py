@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -94,9 +94,18 @@ def main_callback() -> None:
     """classify: boilerplate-robust news classifier and deduplicator."""
 
 
-def fail(message: str, code: int = EXIT_FATAL) -> None:
+def fail(message: str, code: int = EXIT_FATAL) -> NoReturn:
     err_console.print(f"[red]error:[/red] {message}", soft_wrap=True)  # one line, for logs and grep
     raise typer.Exit(code)
+
+
+def _run_options(**fields: Any) -> RunOptions:
+    """The run's options from the command line; a value they refuse is a usage error (exit 2),
+    found before the run opens its output."""
+    try:
+        return RunOptions(**fields)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
 
 
 def _summary_table(records: list[EncodedRecord], stages: tuple[str, ...]) -> Table:
@@ -210,7 +219,7 @@ def run(
     quiet: bool = QUIET,
 ) -> None:
     """Run the whole pipeline: read -> clean -> dedup -> classify -> write."""
-    options = RunOptions(
+    options = _run_options(
         clean=CleanOptions(favor=favor.value),
         dedup=DedupOptions(threshold=threshold, document_threshold=document_threshold),
         drop_duplicates=drop_duplicates, target=target, models_dir=models, index_path=index,
@@ -242,7 +251,7 @@ def clean(
     quiet: bool = QUIET,
 ) -> None:
     """Strip web noise only (HTML or text in; clean text and per-line annotations out)."""
-    options = RunOptions(
+    options = _run_options(
         clean=CleanOptions(favor=favor.value, min_source_repeats=min_source_repeats, keep_title=keep_title),
         batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every, stages=("clean",),
         repetition=repetition.value,
@@ -285,7 +294,7 @@ def dedup(
         )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
-    options = RunOptions(
+    options = _run_options(
         clean=CleanOptions(favor=favor.value), dedup=dedup_options, drop_duplicates=drop_duplicates,
         index_path=index, batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every,
         stages=("clean", "dedup") if clean_first else ("dedup",), repetition=repetition.value,

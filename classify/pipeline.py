@@ -69,6 +69,10 @@ class RunOptions:
             raise ValueError(f"unknown stages {sorted(unknown)}; choose from {STAGES}")
         if self.repetition not in REPETITION_SCOPES:
             raise ValueError(f"repetition must be one of {REPETITION_SCOPES}, got {self.repetition!r}")
+        if self.jobs == 0:
+            raise ValueError("jobs must be at least 1, or negative to count back from all cores (-1: all)")
+        if self.batch_size < 1 or self.checkpoint_every < 1:
+            raise ValueError("batch_size and checkpoint_every must be at least 1")
 
 
 @dataclass(slots=True)

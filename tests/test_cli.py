@@ -39,6 +39,11 @@ def test_usage_errors(tmp_path):
     assert runner.invoke(app, ["run", "--format", "xml"]).exit_code == EXIT_USAGE
     assert runner.invoke(app, ["run", "--favor", "everything"]).exit_code == EXIT_USAGE
     assert runner.invoke(app, ["nonsense"]).exit_code == EXIT_USAGE
+    # A value the options refuse is a usage error too, found before anything is written
+    # (--jobs 0 used to fail in joblib with exit 3, after the run had opened its output).
+    result = runner.invoke(app, ["run", "--jobs", "0", "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == EXIT_USAGE and "jobs must be at least 1" in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_help_everywhere():
