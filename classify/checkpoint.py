@@ -290,8 +290,4 @@ def open_output(
         if resume:
             raise ResumeError("--resume needs an output file, not standard output")
         return DirectOutput(output, errors_output, fmt)
-    for path in (Path(output), errors_output):
-        # Found now, not when the finished output is renamed into place at the end of the run.
-        if path.is_dir():
-            raise IsADirectoryError(f"{path} is a directory; give the output a file name")
     return Checkpoint(Path(output), errors_output, fmt, fingerprint, resume, **window)

@@ -137,7 +137,12 @@ def run_files(output: Path | str, errors_output: Path | str, index_path: Path | 
 def excluding_run_files(inputs: list[str], output: Path | str, errors_output: Path | str, options: RunOptions) -> RunOptions:
     """`options` with which a directory input never reads the run's own files (`run_files`): an
     output inside an input directory would otherwise be read back, its work directory's files
-    while the run writes them. An input file that the run writes is an error: it would be overwritten."""
+    while the run writes them. An input file that the run writes is an error: it would be
+    overwritten; so is an output that is a directory, found now rather than when the finished
+    output is renamed into place at the end of the run."""
+    for path in (output, errors_output):
+        if str(path) != "-" and Path(path).is_dir():
+            raise IsADirectoryError(f"{path} is a directory; give the output a file name")
     written = run_files(output, errors_output, options.index_path)
     for item in inputs:
         if item != "-" and Path(item).resolve() in written:

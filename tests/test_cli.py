@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from classify.cli import EXIT_FATAL, EXIT_OK, EXIT_SOME_ERRORS, EXIT_USAGE, app
@@ -100,11 +101,12 @@ def test_an_unexpected_failure_exits_as_fatal(tmp_path, monkeypatch):
     assert "internal error: RuntimeError: a bug" in result.output
 
 
-def test_an_output_that_is_a_directory_fails_before_the_run(tmp_path):
+@pytest.mark.parametrize("engine", [[], ["--engine", "dask"]])
+def test_an_output_that_is_a_directory_fails_before_the_run(tmp_path, engine):
     """It used to fail only at the end, renaming the finished output onto the directory, after the
     whole run's work, and left the run's work directory behind."""
     (tmp_path / "out").mkdir()
-    result = runner.invoke(app, ["run", "-o", str(tmp_path / "out"), "--quiet"])
+    result = runner.invoke(app, ["run", "-o", str(tmp_path / "out"), "--quiet", *engine])
     assert result.exit_code == EXIT_FATAL
     assert "is a directory" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
