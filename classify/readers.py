@@ -177,17 +177,28 @@ def _bounded_lines(stream: BinaryIO, limit: int, until: int | None = None) -> It
         yield None, length
 
 
+def _jsonl_records(
+    stream: BinaryIO, limit: int, first_line: int = 1, until: int | None = None
+) -> Iterator[tuple[int, bytes | None, int]]:
+    """The records of a JSONL stream, its non-blank lines (a UTF-8 BOM before line 1 dropped), as
+    (line number, line or None when longer than `limit`, bytes read up to its end): what the
+    reader parses and the batch slicer counts, so both always agree."""
+    read = 0
+    for number, (raw, length) in enumerate(_bounded_lines(stream, limit, until), start=first_line):
+        read += length
+        if raw is not None and number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        if raw is None or raw.strip():
+            yield number, raw, read
+
+
 def _read_jsonl(
     stream: BinaryIO, name: str, stem: str, options: ReadOptions, origin: str, first_line: int = 1, until: int | None = None
 ):
-    for number, (raw, _) in enumerate(_bounded_lines(stream, options.max_bytes, until), start=first_line):
+    for number, raw, _ in _jsonl_records(stream, options.max_bytes, first_line, until):
         location = f"{name}:{number}"
         if raw is None:
             yield ErrorRecord(location, f"record larger than the limit of {options.max_bytes} bytes")
-            continue
-        if number == 1:
-            raw = raw.removeprefix(codecs.BOM_UTF8)
-        if not raw.strip():
             continue
         try:
             record = _parse_json(raw.decode("utf-8"))
@@ -446,9 +457,8 @@ def _jsonl_slices(path: Path, root: Path | None, size: int, max_bytes: int) -> I
     first = 1
     try:
         with open(path, "rb") as stream:
-            for number, (raw, length) in enumerate(_bounded_lines(stream, max_bytes), start=1):
-                offset += length
-                items += raw is None or bool(raw.removeprefix(codecs.BOM_UTF8 if number == 1 else b"").strip())
+            for number, _, offset in _jsonl_records(stream, max_bytes):
+                items += 1
                 if items == size:
                     yield JsonlSlice(str(path), doc_id, start, offset, first, items)
                     start, first, items = offset, number + 1, 0
