@@ -11,10 +11,11 @@ Exit codes (stable, for scripts):
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,6 +32,7 @@ from classify.readers import ReadOptions
 from classify.writers import EncodedRecord, errors_path_for
 
 EXIT_OK, EXIT_SOME_ERRORS, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
+T = TypeVar("T")
 SEEDS_DIR = Path(__file__).resolve().parents[1] / "seeds"
 SUMMARY_ROWS = 50  # per-document table only for small runs; larger runs get totals only
 
@@ -99,11 +101,11 @@ def fail(message: str, code: int = EXIT_FATAL) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _run_options(**fields: Any) -> RunOptions:
-    """The run's options from the command line; a value they refuse is a usage error (exit 2),
-    found before the run opens its output."""
+def _options(kind: Callable[..., T], **fields: Any) -> T:
+    """Options (RunOptions, DedupOptions...) from the command line; a value they refuse is a usage
+    error (exit 2), found before the run opens its output."""
     try:
-        return RunOptions(**fields)
+        return kind(**fields)
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
 
@@ -219,7 +221,8 @@ def run(
     quiet: bool = QUIET,
 ) -> None:
     """Run the whole pipeline: read -> clean -> dedup -> classify -> write."""
-    options = _run_options(
+    options = _options(
+        RunOptions,
         clean=CleanOptions(favor=favor.value),
         dedup=DedupOptions(threshold=threshold, document_threshold=document_threshold),
         drop_duplicates=drop_duplicates, target=target, models_dir=models, index_path=index,
@@ -251,7 +254,8 @@ def clean(
     quiet: bool = QUIET,
 ) -> None:
     """Strip web noise only (HTML or text in; clean text and per-line annotations out)."""
-    options = _run_options(
+    options = _options(
+        RunOptions,
         clean=CleanOptions(favor=favor.value, min_source_repeats=min_source_repeats, keep_title=keep_title),
         batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every, stages=("clean",),
         repetition=repetition.value,
@@ -287,14 +291,12 @@ def dedup(
     quiet: bool = QUIET,
 ) -> None:
     """Flag duplicated paragraphs (within a document and across the corpus) and near-duplicate documents."""
-    try:
-        dedup_options = DedupOptions(
-            threshold=threshold, document_threshold=document_threshold, shingle_size=shingle_size,
-            num_perm=num_perm, min_chars=min_chars,
-        )
-    except ValueError as exc:
-        fail(str(exc), EXIT_USAGE)
-    options = _run_options(
+    dedup_options = _options(
+        DedupOptions, threshold=threshold, document_threshold=document_threshold, shingle_size=shingle_size,
+        num_perm=num_perm, min_chars=min_chars,
+    )
+    options = _options(
+        RunOptions,
         clean=CleanOptions(favor=favor.value), dedup=dedup_options, drop_duplicates=drop_duplicates,
         index_path=index, batch_size=batch_size, jobs=jobs, checkpoint_every=checkpoint_every,
         stages=("clean", "dedup") if clean_first else ("dedup",), repetition=repetition.value,
