@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from classify.clean import CleanOptions, clean_document, clean_documents, split_lines
-from classify.clean.repetition import SourceLineCounts, document_source, line_key
+from classify.clean.repetition import SourceLineCounts, document_source, line_key, source_key
 from classify.document import BLANK, CONTENT, NOISE, Document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +119,7 @@ def test_a_batch_as_large_as_the_threshold_is_counted() -> None:
     """The batch alone is the evidence: a line in `min_source_repeats` of its documents is noise,
     however small the batch (nothing is counted only below that size)."""
     signature = "Our journalists work every day so that you can read independent news from the region."
-    docs = [Document(id=str(i), text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"}) for i in range(2)]
+    docs = [Document(id=n, text=f"{_article(n)}\n{signature}", source="x", metadata={"source": "s"}) for n in ("Alma", "Boris")]
     clean_documents(docs, CleanOptions(min_source_repeats=2))
     assert all(doc.lines[-1].status == NOISE and "repeated in 2" in doc.lines[-1].reason for doc in docs)
     alone = Document(id="a", text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"})
@@ -130,8 +130,8 @@ def test_a_batch_as_large_as_the_threshold_is_counted() -> None:
 def test_persistent_counts_carry_evidence_across_batches(tmp_path: Path) -> None:
     signature = "Our journalists work every day so that you can read independent news from the region."
     counts = SourceLineCounts()
-    for i in range(2):
-        clean_documents([Document(id=str(i), text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"})], counts=counts)
+    for name in ("Alma", "Boris"):
+        clean_documents([Document(id=name, text=f"{_article(name)}\n{signature}", source="x", metadata={"source": "s"})], counts=counts)
     counts.save(tmp_path / "counts.npz")
     reloaded = SourceLineCounts.load(tmp_path / "counts.npz")
     doc = Document(id="3", text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"})
@@ -143,13 +143,82 @@ def test_complete_counts_stay_complete_through_a_file(tmp_path: Path) -> None:
     """Workers load the corpus's counts from a file and look lines up without adding their batch:
     counts read back as incomplete would count every batch a second time."""
     signature = "Our journalists work every day so that you can read independent news from the region."
-    docs = [Document(id=str(i), text=f"{ARTICLE}{signature}", source="x", metadata={"source": "s"}) for i in range(3)]
+    docs = [Document(id=n, text=f"{_article(n)}\n{signature}", source="x", metadata={"source": "s"}) for n in ("Alma", "Boris", "Chen")]
     counts = SourceLineCounts.merged([SourceLineCounts().add_documents(docs)], complete=True)
     counts.save(tmp_path / "counts.npz")
     reloaded = SourceLineCounts.load(tmp_path / "counts.npz")
     assert reloaded.complete
     clean_documents(docs[:1], counts=reloaded)
     assert reloaded.count("s", line_key(signature)) == 3 and reloaded.documents["s"] == 3
+
+
+def _copies_and_others() -> list[Document]:
+    """One source: three copies of one article (one URL fetched three times) and two other
+    articles, all five signed with the same line."""
+    signature = "Our journalists work every day so that you can read independent news from the region."
+    names = ("Alma", "Alma", "Alma", "Boris", "Chen")
+    return [Document(id=str(i), text=f"{_article(n)}\n{signature}", source="x", metadata={"source": "s"})
+            for i, n in enumerate(names)]
+
+
+def test_copies_of_one_article_count_once() -> None:
+    """Three copies' paragraphs are in three documents, as a slogan would be; counted once, they
+    stay content, while the signature the copies share with other articles is still noise
+    (in 5 documents, the copies once: 3)."""
+    docs = clean_documents(_copies_and_others())
+    for doc in docs[:3]:
+        assert [line.kept for line in doc.lines[:-1]] == [True, True, True], [line.reason for line in doc.lines]
+        assert doc.lines[-1].reason == "repeated in 3 documents of the same source"
+    for doc in docs[3:]:
+        assert doc.lines[-1].reason == "repeated in 5 documents of the same source"
+    line = docs[0].lines[0].text
+    assert SourceLineCounts().add_documents(docs).count("s", line_key(line)) == 3  # the raw count keeps every copy
+
+
+def test_a_text_the_source_posts_again_and_again_is_its_boilerplate() -> None:
+    """Beyond `copies_counted_once` copies, each copy counts: a channel's promo posted six times
+    over is its boilerplate (6 copies, 3 counted as one: in 4 documents)."""
+    promo = ("Напоминаем, что у нас есть бесплатный курс для всех, кто хочет научиться писать.\n"
+             "Записывайтесь сегодня, пока на курсе ещё остались свободные места для новых учеников.")
+    docs = [Document(id=str(i), text=promo, source="x", metadata={"source": "s"}) for i in range(6)]
+    docs += [Document(id=n, text=_article(n), source="x", metadata={"source": "s"}) for n in ("Alma", "Boris")]
+    clean_documents(docs)
+    for doc in docs[:6]:
+        assert [line.reason for line in doc.lines] == ["repeated in 4 documents of the same source"] * 2
+    assert all(line.kept for doc in docs[6:] for line in doc.lines)
+    with pytest.raises(ValueError, match="copies_counted_once"):
+        CleanOptions(copies_counted_once=0)
+
+
+def test_copies_are_counted_the_same_in_parts_shuffles_and_files(tmp_path: Path) -> None:
+    """Copies in different batches, workers (parts merged), key ranges (a Dask shuffle: split,
+    filtered, joined) or a saved file give the counts the whole corpus gives at once."""
+    docs = _copies_and_others()
+    keys = [[line_key(line) for line in doc.text.splitlines()] for doc in docs]
+    whole = SourceLineCounts().add_documents(docs)
+    expected = [whole.counts_for("s", k, copies_counted_once=3).tolist() for k in keys]
+    assert expected[0] == [1, 1, 1, 3] and expected[3] == [1, 1, 1, 5]
+    parts = SourceLineCounts.merged(SourceLineCounts().add_documents([doc]) for doc in docs)
+    shuffled = SourceLineCounts.merged(
+        [SourceLineCounts.merged(pieces).repeated(2) for pieces in zip(*(SourceLineCounts().add_documents([d]).split(3) for d in docs))]
+    )
+    whole.save(tmp_path / "counts.npz")
+    reloaded = SourceLineCounts.load(tmp_path / "counts.npz")
+    for counts in (parts, reloaded):
+        assert [counts.counts_for("s", k, copies_counted_once=3).tolist() for k in keys] == expected
+    # The shuffle keeps lines in >= 2 documents only (the copies' lines are, read as 1); the other
+    # articles' own lines read as 0, below any threshold.
+    assert [shuffled.counts_for("s", k, copies_counted_once=3).tolist() for k in keys] == [[1, 1, 1, 3]] * 3 + [[0, 0, 0, 5]] * 2
+
+
+def test_counts_saved_before_copies_were_counted_still_load(tmp_path: Path) -> None:
+    signature_key = line_key("Our journalists work every day so that you can read independent news from the region.")
+    keys = np.array([signature_key ^ int(source_key("s"))], dtype=np.uint64)
+    header = json.dumps({"format": "classify-source-line-counts/1", "documents": {"s": 4}, "complete": False})
+    np.savez(tmp_path / "old.npz", header=np.frombuffer(header.encode(), dtype=np.uint8), keys=keys,
+             counts=np.array([4], dtype=np.uint32))
+    old = SourceLineCounts.load(tmp_path / "old.npz")
+    assert old.count("s", signature_key) == 4 and old.documents["s"] == 4 and len(old.copies) == 0
 
 
 def test_line_key_ignores_case_digits_and_punctuation() -> None:

@@ -227,6 +227,29 @@ def test_repetition_counts_persist_with_the_index(tmp_path):
     assert [reason and "repeated in 3" in reason for reason in signature_reasons(tmp_path / "2.jsonl")] == [True]
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_copies_of_a_page_keep_their_text(tmp_path, jobs):
+    """One article saved three times in one directory (as a crawl fetches a page under three
+    URLs; here in three encodings): its paragraphs are in three documents of the source, but as
+    copies of one document they are not the site's boilerplate. Each copy in its own batch: the
+    corpus's counting pass decides."""
+    paragraphs = [
+        "Городской совет во вторник утвердил новый бюджет после долгого спора о школах и дорогах.",
+        "Фермеры долины ожидают этой осенью рекордного урожая благодаря мягкому и дождливому лету.",
+        "Городской музей открылся после двух лет ремонта, и в нём появилось новое крыло искусства.",
+    ]
+    site = tmp_path / "site"
+    site.mkdir()
+    for encoding in ("utf-8", "windows-1251", "koi8-r"):
+        (site / f"{encoding}.txt").write_bytes("\n".join(["Бюджет", *paragraphs]).encode(encoding))
+    out = tmp_path / "out.jsonl"
+    run([site], out, tmp_path / "errors.jsonl", RunOptions(batch_size=1, jobs=jobs, stages=("clean",)))
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 3
+    for record in records:
+        assert all(p in record["clean_text"] for p in paragraphs), record["removed"]
+
+
 def test_a_large_source_needs_a_share_of_its_documents(tmp_path):
     """In a source of 1,000 documents, a line in 3 of them is not its boilerplate (min_source_share)."""
     records = [{"id": str(i), "source": "big", "text": f"Story {i} begins here and tells its own news in full."}

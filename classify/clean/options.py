@@ -23,6 +23,11 @@ class CleanOptions:
         source's occasional repeated sentence (a background paragraph reused in three of its ten
         thousand articles: the dedup stage's business) from counting as its boilerplate, which
         recurs in a steady share of its documents.
+    copies_counted_once: up to this many exact copies of one document in a source (a page fetched
+        under several URLs, in several encodings) count as one document in that evidence, so an
+        article's copies do not make its paragraphs look like the site's slogans. A text the source
+        repeats more often (a channel's recurring promo post) is its boilerplate: each copy beyond
+        counts. 1 counts every copy.
     keep_title: keep an HTML page's headline (its <h1> matching the <title>), which article
         bodies in extraction benchmarks leave out but news processing wants.
     use_rules: apply the explicit noise rules (tickers, credits, reprint and subscribe notices,
@@ -34,6 +39,7 @@ class CleanOptions:
     favor: str = "balanced"
     min_source_repeats: int = 3
     min_source_share: float = 0.005
+    copies_counted_once: int = 3
     keep_title: bool = True
     use_rules: bool = True
     models_dir: str | None = None
@@ -43,5 +49,7 @@ class CleanOptions:
             raise ValueError(f"favor must be one of {FAVOR_CHOICES}, got {self.favor!r}")
         if self.min_source_repeats < 2:
             raise ValueError("min_source_repeats must be >= 2 (one document is not a repetition)")
+        if self.copies_counted_once < 1:
+            raise ValueError("copies_counted_once must be >= 1")
         if not 0.0 <= self.min_source_share < 1.0:
             raise ValueError("min_source_share must be in [0, 1)")

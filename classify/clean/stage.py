@@ -84,7 +84,7 @@ def clean_documents(
         classify_lines(
             doc.lines,
             options,
-            repeats=counts.counts_for(source, doc_keys).tolist() if counted else None,
+            repeats=counts.counts_for(source, doc_keys, options.copies_counted_once).tolist() if counted else None,
             threshold=block_threshold(options.favor, options.models_dir) if is_html else None,
             scorer="HTML block classifier" if is_html else "line classifier",
             min_repeats=counts.threshold(source, options.min_source_repeats, options.min_source_share),
