@@ -124,11 +124,11 @@ class _KeyCounts:
         where = np.minimum(np.searchsorted(self.keys_, keys), len(self.keys_) - 1)
         return np.where(self.keys_[where] == keys, self.counts_[where], 0).astype(np.int64)
 
-    def subset(self, keep: np.ndarray | None = None) -> _KeyCounts:
-        """A copy holding the keys where `keep` (a mask over the flushed keys) is true; all without."""
+    def subset(self, keep: np.ndarray) -> _KeyCounts:
+        """A copy holding the keys where `keep` (a mask over the flushed keys) is true."""
         self.flush()
         copy = _KeyCounts()
-        copy.keys_, copy.counts_ = (self.keys_, self.counts_) if keep is None else (self.keys_[keep], self.counts_[keep])
+        copy.keys_, copy.counts_ = self.keys_[keep], self.counts_[keep]
         return copy
 
     def flush(self) -> None:
@@ -175,9 +175,9 @@ class SourceLineCounts:
     count as one. The correction is exact for lines whose other occurrences are in documents
     without copies; it never lowers a count below 1. k is small (the cleaner's default: 3, a page
     fetched under a few URLs) because a source that posts the same text many times over (a
-    channel's recurring promo) is repeating its boilerplate. Copies that differ in a line (a
-    changed view counter is the same line: digits are normalised) are not copies here; the dedup
-    stage finds those.
+    channel's recurring promo) is repeating its boilerplate. Copies that differ in a line are
+    not copies here (a view counter that changed is still the same line: digits are normalised);
+    the dedup stage finds those.
 
     complete: the counts already cover every document that will be cleaned with them (built by
         a counting pass over the whole corpus), so the cleaner looks them up without adding its
