@@ -213,6 +213,24 @@ def test_corpus_without_any_duplicate_identical(tmp_path, scheduler):
     assert dask["summary"] == local["summary"]
 
 
+def test_copies_in_one_source_identical(tmp_path, scheduler):
+    """Copies of one article in one source, one per partition: the copy counts cross the line
+    counts' shuffle, and both engines keep the copies' text and remove the shared signature."""
+    rng = random.Random(9)
+    signature = sentence(rng, 12)
+    article = [sentence(rng, 25) for _ in range(3)]
+    bodies = [article] * 3 + [[sentence(rng, 25) for _ in range(3)] for _ in range(2)]
+    records = [{"id": f"c{i}", "source": "outlet", "text": "\n\n".join([*body, signature])} for i, body in enumerate(bodies)]
+    corpus = tmp_path / "copies.jsonl"
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    options = RunOptions(batch_size=1, stages=("clean",))
+    local, dask = both_engines(tmp_path, [corpus], options, scheduler=scheduler, partition_batches=1)
+    assert dask["output"] == local["output"]
+    rows = [json.loads(line) for line in local["output"].decode("utf-8").splitlines()]
+    assert all(all(p in row["clean_text"] for p in article) for row in rows[:3])
+    assert all(signature not in row["clean_text"] for row in rows)
+
+
 def test_missing_models_fail_before_any_work(tmp_path, scheduler):
     with pytest.raises(ModelError):
         run_dask([SEEDS], tmp_path / "o.jsonl", tmp_path / "e.jsonl", RunOptions(models_dir=tmp_path / "none"), scheduler=scheduler)
