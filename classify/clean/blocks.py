@@ -28,6 +28,7 @@ class ScoredPage:
     scores: np.ndarray
     furniture: list[str | None]  # the pruning tag of furniture lines, None for scored blocks
     headline: int | None  # index of the <h1> line that matches the page title, if any
+    containers: list[int]  # the element holding each block's element (-1 for furniture lines)
 
 
 def score_html(html: str, models_dir: str | None = None) -> ScoredPage:
@@ -42,6 +43,7 @@ def score_html(html: str, models_dir: str | None = None) -> ScoredPage:
     texts: list[str] = []
     scores: list[float] = []
     furniture: list[str | None] = []
+    containers: list[int] = []
     pending = iter(page.pruned)
     next_pruned = next(pending, None)
     for index in range(len(page.blocks) + 1):
@@ -49,6 +51,7 @@ def score_html(html: str, models_dir: str | None = None) -> ScoredPage:
             texts.append(next_pruned.text)
             scores.append(0.0)
             furniture.append(next_pruned.tag)
+            containers.append(-1)
             next_pruned = next(pending, None)
         if index == len(page.blocks):
             break
@@ -57,7 +60,8 @@ def score_html(html: str, models_dir: str | None = None) -> ScoredPage:
         texts.append(page.blocks[index].text)
         scores.append(float(block_scores[index]))
         furniture.append(None)
-    return ScoredPage(texts, np.asarray(scores), furniture, headline_line)
+        containers.append(int(page.elements.parent[page.blocks[index].element]))
+    return ScoredPage(texts, np.asarray(scores), furniture, headline_line, containers)
 
 
 def block_threshold(favor: str, models_dir: str | None = None) -> float:

@@ -4,41 +4,58 @@ from __future__ import annotations
 
 from collections import Counter
 
-from classify.clean.blocks import block_threshold, score_html
+from classify.clean.blocks import ScoredPage, block_threshold, score_html
 from classify.clean.lines import classify_lines, score_unscored_lines
 from classify.clean.options import CleanOptions
 from classify.clean.repetition import SourceLineCounts, document_source, line_key
 from classify.clean.rules import is_prose
-from classify.document import CONTENT, NOISE, Document, Line
+from classify.document import BLANK, CONTENT, NOISE, Document, Line
 
 FURNITURE_REASON = "page furniture (inside <{tag}>, not scored)"
 HEADLINE_REASON = "page headline (kept although the block classifier scored it {score:.2f})"
-PROSE_REASON = "kept: the page's only prose (the block classifier dropped every block)"
+PROSE_REASON = "kept: the page's only prose (the block classifier kept no prose block)"
+BESIDE_PROSE_REASON = "kept: prose beside kept prose in the same container (the block classifier scored it {score:.2f})"
+
+
+def _keep_prose_beside_kept_prose(lines: list[Line], containers: list[int]) -> None:
+    """A paragraph of an article sits beside the article's other paragraphs: a prose block the
+    block classifier dropped is kept when the scored block next to it (before or after) is kept
+    prose in the same container. The block model, trained on long articles in full pages,
+    scores a short article's lede or last paragraph low; its neighbour's verdict is firmer."""
+    scored = [i for i, container in enumerate(containers) if container >= 0 and lines[i].status != BLANK]
+    # A sweep each way carries the verdict along a run of prose blocks in either direction.
+    for order in (scored, scored[::-1]):
+        for previous, i in zip(order, order[1:]):
+            line, neighbour = lines[i], lines[previous]
+            if (
+                line.status == NOISE and line.reason.startswith("HTML block") and neighbour.kept
+                and containers[previous] == containers[i] and is_prose(line.text) and is_prose(neighbour.text)
+            ):
+                line.status, line.reason = CONTENT, BESIDE_PROSE_REASON.format(score=line.score)
 
 
 def _keep_prose_of_emptied_page(lines: list[Line]) -> None:
     """A page is rarely all furniture: when the block classifier (trained on other sites' layouts)
-    drops every block, the prose blocks are kept, since losing an article is worse than keeping
-    a stray paragraph."""
-    if any(line.kept for line in lines):
+    keeps no prose block (at most a headline or labels), the prose blocks are kept, since losing
+    an article is worse than keeping a stray paragraph."""
+    if any(line.kept and is_prose(line.text) for line in lines):
         return
     for line in lines:
         if line.status == NOISE and line.reason.startswith("HTML block") and is_prose(line.text):
             line.status, line.reason = CONTENT, PROSE_REASON
 
 
-def _split(doc: Document, models_dir: str | None = None) -> tuple[list[Line], int | None, list[str | None]]:
-    """The document's lines and, for HTML, the index of the page's headline line and the
-    furniture tag of each line that was pruned unscored."""
+def _split(doc: Document, models_dir: str | None = None) -> tuple[list[Line], ScoredPage | None]:
+    """The document's lines and, for HTML, the scored page they come from (headline, furniture
+    tags and containers of its lines)."""
     if doc.format != "html":
-        lines = [Line(number=i, text=text) for i, text in enumerate(doc.text.splitlines(), start=1)]
-        return lines, None, [None] * len(lines)
+        return [Line(number=i, text=text) for i, text in enumerate(doc.text.splitlines(), start=1)], None
     scored = score_html(doc.text, models_dir)
     lines = [
         Line(number=i, text=text, score=float(score))
         for i, (text, score) in enumerate(zip(scored.texts, scored.scores), start=1)
     ]
-    return lines, scored.headline, scored.furniture
+    return lines, scored
 
 
 def split_lines(doc: Document, options: CleanOptions | None = None) -> list[Line]:
@@ -66,20 +83,18 @@ def clean_documents(
     sources = [document_source(doc) for doc in docs]
     counted = counts is not None or max(Counter(sources).values(), default=0) >= options.min_source_repeats
     counts = counts if counts is not None else SourceLineCounts()
-    headlines: list[int | None] = []
-    furniture: list[list[str | None]] = []
+    pages: list[ScoredPage | None] = []  # the scored page of each HTML document split here
     keys: list[list[int]] = []
     for doc, source in zip(docs, sources):
-        headline, tags = None, [None] * len(doc.lines)
+        page = None
         if not doc.lines:
-            doc.lines, headline, tags = _split(doc, options.models_dir)
-        headlines.append(headline)
-        furniture.append(tags)
+            doc.lines, page = _split(doc, options.models_dir)
+        pages.append(page)
         keys.append([line_key(line.text) for line in doc.lines] if counted else [])
         if counted and not counts.complete:
             counts.add(source, keys[-1])
     score_unscored_lines([doc.lines for doc in docs], options.models_dir)
-    for doc, source, headline, tags, doc_keys in zip(docs, sources, headlines, furniture, keys):
+    for doc, source, page, doc_keys in zip(docs, sources, pages, keys):
         is_html = doc.format == "html"
         classify_lines(
             doc.lines,
@@ -89,13 +104,15 @@ def clean_documents(
             scorer="HTML block classifier" if is_html else "line classifier",
             min_repeats=counts.threshold(source, options.min_source_repeats, options.min_source_share),
         )
-        for line, tag in zip(doc.lines, tags):
+        if page is None:
+            continue
+        for line, tag in zip(doc.lines, page.furniture):
             if tag is not None and line.status == NOISE and line.reason.startswith("HTML block"):
                 line.reason = FURNITURE_REASON.format(tag=tag)
-        if is_html:
-            _keep_prose_of_emptied_page(doc.lines)
-        if options.keep_title and headline is not None and not doc.lines[headline].kept:
-            line = doc.lines[headline]
+        _keep_prose_beside_kept_prose(doc.lines, page.containers)
+        _keep_prose_of_emptied_page(doc.lines)
+        if options.keep_title and page.headline is not None and not doc.lines[page.headline].kept:
+            line = doc.lines[page.headline]
             line.status, line.reason = CONTENT, HEADLINE_REASON.format(score=line.score)
     return docs
 
