@@ -12,7 +12,7 @@ import pytest
 
 from classify.clean import CleanOptions, clean_document, clean_documents, split_lines
 from classify.clean.repetition import SourceLineCounts, document_source, line_key, source_key
-from classify.clean.stage import _keep_prose_beside_kept_prose, _keep_prose_of_emptied_page
+from classify.clean.stage import _keep_prose_beside_kept_prose, _keep_prose_when_none_kept
 from classify.document import BLANK, CONTENT, NOISE, Document, Line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -366,12 +366,12 @@ def test_a_page_is_not_emptied_of_its_prose():
     assert doc.clean_text() == article
     assert [line.status for line in doc.lines if line.text == "menu"] == ["noise"]
     # Whenever the block classifier drops every block, the prose blocks come back with the reason.
-    from classify.clean.stage import PROSE_REASON, _keep_prose_of_emptied_page
+    from classify.clean.stage import PROSE_REASON, _keep_prose_when_none_kept
     from classify.document import Line
 
     dropped = "HTML block classifier: content probability 0.10 < 0.40"
     lines = [Line(1, article, NOISE, dropped), Line(2, "menu", NOISE, dropped)]
-    _keep_prose_of_emptied_page(lines)
+    _keep_prose_when_none_kept(lines)
     assert [(line.status, line.reason) for line in lines] == [(CONTENT, PROSE_REASON), (NOISE, dropped)]
 
 
@@ -602,5 +602,5 @@ def test_a_page_that_kept_no_prose_gets_its_prose_back() -> None:
     """The headline (not prose) kept, the article's only paragraph dropped: the paragraph is kept."""
     paragraph = ARTICLE.splitlines()[0]
     lines = [_scored("Budget", True), _scored(paragraph, False), _scored("Home News Sport", False)]
-    _keep_prose_of_emptied_page(lines)
+    _keep_prose_when_none_kept(lines)
     assert [line.kept for line in lines] == [True, True, False]

@@ -34,7 +34,7 @@ def _keep_prose_beside_kept_prose(lines: list[Line], containers: list[int]) -> N
                 line.status, line.reason = CONTENT, BESIDE_PROSE_REASON.format(score=line.score)
 
 
-def _keep_prose_of_emptied_page(lines: list[Line]) -> None:
+def _keep_prose_when_none_kept(lines: list[Line]) -> None:
     """A page is rarely all furniture: when the block classifier (trained on other sites' layouts)
     keeps no prose block (at most a headline or labels), the prose blocks are kept, since losing
     an article is worse than keeping a stray paragraph."""
@@ -110,7 +110,7 @@ def clean_documents(
             if tag is not None and line.status == NOISE and line.reason.startswith("HTML block"):
                 line.reason = FURNITURE_REASON.format(tag=tag)
         _keep_prose_beside_kept_prose(doc.lines, page.containers)
-        _keep_prose_of_emptied_page(doc.lines)
+        _keep_prose_when_none_kept(doc.lines)
         if options.keep_title and page.headline is not None and not doc.lines[page.headline].kept:
             line = doc.lines[page.headline]
             line.status, line.reason = CONTENT, HEADLINE_REASON.format(score=line.score)
