@@ -604,3 +604,18 @@ def test_a_page_that_kept_no_prose_gets_its_prose_back() -> None:
     lines = [_scored("Budget", True), _scored(paragraph, False), _scored("Home News Sport", False)]
     _keep_prose_when_none_kept(lines)
     assert [line.kept for line in lines] == [True, True, False]
+
+
+def test_counts_buffer_few_arrays_whatever_the_documents_size() -> None:
+    """One buffered array per document added: short documents (a post of one line) must not pile
+    up a million small arrays before the key count forces a merge."""
+    from classify.clean.repetition import _FLUSH_PARTS
+
+    def post(i: int) -> str:  # letters only: line keys read every digit as 0
+        return "post " + f"{i:x}".translate(str.maketrans("0123456789", "ghijklmnop"))
+
+    counts = SourceLineCounts()
+    for i in range(_FLUSH_PARTS + 10):
+        counts.add("s", [line_key(post(i))])
+    assert len(counts.lines._pending) < _FLUSH_PARTS and len(counts.copies._pending) < _FLUSH_PARTS
+    assert len(counts) == _FLUSH_PARTS + 10 and counts.count("s", line_key(post(0))) == 1

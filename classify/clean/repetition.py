@@ -35,6 +35,7 @@ from classify.document import Document
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _DIGITS = re.compile(r"\d")
 _FLUSH_KEYS = 1 << 20  # buffered (key, count) pairs merged into the sorted arrays at once
+_FLUSH_PARTS = 1 << 15  # ... or buffered arrays: one per document added, a few keys each
 _FORMAT = "classify-source-line-counts/2"
 _FORMAT_WITHOUT_COPIES = "classify-source-line-counts/1"  # written before copies were counted
 
@@ -113,7 +114,7 @@ class _KeyCounts:
     def add(self, keys: np.ndarray, counts: np.ndarray) -> None:
         self._pending.append((keys, counts))
         self._pending_size += len(keys)
-        if self._pending_size >= _FLUSH_KEYS:
+        if self._pending_size >= _FLUSH_KEYS or len(self._pending) >= _FLUSH_PARTS:
             self.flush()
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
