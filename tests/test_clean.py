@@ -606,6 +606,16 @@ def test_a_page_that_kept_no_prose_gets_its_prose_back() -> None:
     assert [line.kept for line in lines] == [True, True, False]
 
 
+def test_a_pre_split_html_page_that_kept_no_prose_gets_it_back() -> None:
+    """Lines given with their block scores (`split_lines`, then cleaning) get the same rescue as
+    a page split by the cleaner."""
+    paragraph = ARTICLE.splitlines()[0]
+    doc = Document(id="a", text="<html></html>", source="a.html", format="html")
+    doc.lines = [Line(number=1, text="Budget", score=0.9), Line(number=2, text=paragraph, score=0.01)]
+    clean_documents([doc])
+    assert [line.kept for line in doc.lines] == [True, True]
+
+
 def test_counts_buffer_few_arrays_whatever_the_documents_size() -> None:
     """One buffered array per document added: short documents (a post of one line) must not pile
     up a million small arrays before the key count forces a merge."""

@@ -104,14 +104,14 @@ def clean_documents(
             scorer="HTML block classifier" if is_html else "line classifier",
             min_repeats=counts.threshold(source, options.min_source_repeats, options.min_source_share),
         )
-        if page is None:
-            continue
-        for line, tag in zip(doc.lines, page.furniture):
-            if tag is not None and line.status == NOISE and line.reason.startswith("HTML block"):
-                line.reason = FURNITURE_REASON.format(tag=tag)
-        _keep_prose_beside_kept_prose(doc.lines, page.containers)
-        _keep_prose_when_none_kept(doc.lines)
-        if options.keep_title and page.headline is not None and not doc.lines[page.headline].kept:
+        if page is not None:  # split here: its furniture tags and containers are known
+            for line, tag in zip(doc.lines, page.furniture):
+                if tag is not None and line.status == NOISE and line.reason.startswith("HTML block"):
+                    line.reason = FURNITURE_REASON.format(tag=tag)
+            _keep_prose_beside_kept_prose(doc.lines, page.containers)
+        if is_html:
+            _keep_prose_when_none_kept(doc.lines)
+        if options.keep_title and page is not None and page.headline is not None and not doc.lines[page.headline].kept:
             line = doc.lines[page.headline]
             line.status, line.reason = CONTENT, HEADLINE_REASON.format(score=line.score)
     return docs
