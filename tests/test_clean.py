@@ -445,7 +445,7 @@ NOTICE_CUES = (
     "Читать полностью", "Читайте нас", "Мобильная версия", "Версия для печати", "All rights reserved",
     "Read more", "Mobile version", "Tous droits réservés", "Lire aussi", "Lire la suite", "Abonnez-vous",
     "Inscrivez-vous", "Suivez-nous", "Reproduction interdite",
-    "Барлық құқықтар қорғалған", "Жазылыңыз",
+    "Барлық құқықтар қорғалған", "Жазылыңыз", "Толығырақ оқыңыз", "Сондай-ақ оқыңыз",
 )
 CALL_CUES = (
     "подписаться", "подписка на", "Subscribe", "Sign up", "Newsletter", "Newsletters", "Click here", "Follow us",

@@ -50,7 +50,7 @@ _CALL_TO_ACTION_TAIL = re.compile(r"(?:[➤►▶→⟶⏩👉]|>>)\s*$")
 _NOTICE_CUES = re.compile(
     r"гиперссылк|п(?:ерепечатк|рава защищены|ри (?:цитировании|использовании материал)|одпи(?:сывайтесь|шитесь|шись))"
     r"|чита(?:йте (?:также|нас)|ть (?:все|далее|полностью))|мобильн\w+ верси|версия для печати"
-    r"|барлық құқықтар қорғалған|жазылыңыз|a(?:ll rights reserved|bonnez-vous)|lire (?:aussi|la suite)"
+    r"|барлық құқықтар қорғалған|жазылыңыз|(?:толығырақ|сондай-ақ) оқыңыз|a(?:ll rights reserved|bonnez-vous)|lire (?:aussi|la suite)"
     r"|inscrivez-vous|mobile version|re(?:ad more|production interdite)|suivez-nous|tous droits réservés"
 )  # lower-cased lines (ten times faster than re.I); grouped by first letter as in clean.html
 # Calls whose words news sentences also use ("the service signed up 10 million subscribers",
