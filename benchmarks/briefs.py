@@ -1,8 +1,9 @@
 """Short news articles in page layouts the Scrapinghub pages lack: the cleaning benchmark's
 "briefs" task builds its pages here.
 
-Real article text (Lenta.ru in Russian, MasakhaNEWS in French, from ../shared/data/labels), cut to
-its first 1, 2 or 3 paragraphs or kept whole (up to 8), each in three layouts: a page of divs
+Real article text (Lenta.ru in Russian, MasakhaNEWS in French, and for Kazakh and English the
+FLORES-200 sentences of SIB-200, from ../shared/data/labels), cut to its first 1, 2 or 3 paragraphs
+or kept whole (up to 8), each in three layouts: a page of divs
 (header menu, content, a sidebar list of other articles' openings, footer), the same page in
 HTML5 elements (header, main/article, aside, footer: all but the content pruned as furniture),
 and the bare article (a CMS body, a feed item). The gold is the paragraphs; the headline and the
@@ -10,7 +11,10 @@ date line are not scored.
 
 A Lenta paragraph is a line of at least 8 words ending with sentence punctuation; MasakhaNEWS
 texts have no line breaks, so their sentences are grouped two by two, leaving out the pairs that
-hold a flattened "Lire aussi" insert (another article's headline). The layouts are made up:
+hold a flattened "Lire aussi" insert (another article's headline). SIB-200 keeps FLORES's sentence
+ids, which run on within a source article: a run of consecutive ids is an article, its sentences
+grouped two by two (the Kazakh and English articles are translations of the same English
+sources, and shorter: Wikinews, Wikivoyage and Wikibooks passages). The layouts are made up:
 the figures say how an extractor copes with short articles and bare markup, not how it fares on
 any real site.
 """
@@ -27,6 +31,7 @@ from pathlib import Path
 LABELS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "labels"
 LENTA = LABELS / "lenta_news9_asryan" / "train_news.csv"
 MASAKHANEWS = LABELS / "masakhanews_fra" / "test.tsv"
+SIB200 = {"kk": LABELS / "sib200" / "kaz_Cyrl", "en": LABELS / "sib200" / "eng_Latn"}
 LENGTHS = (1, 2, 3, None)  # paragraphs per page; None: the whole article, up to MAX_PARAGRAPHS
 MAX_PARAGRAPHS = 8
 LAYOUTS = ("divs", "html5", "bare")
@@ -50,6 +55,20 @@ FURNITURE = {
         "links": ["À propos", "Publicité", "Contact"],
         "date": "12 mars 2024 à 14h35",
     },
+    "kk": {
+        "menu": ["Басты бет", "Саясат", "Экономика", "Спорт", "Мәдениет"],
+        "sidebar": "Көп оқылғандар",
+        "footer": "© 2024 Редакция. Барлық құқықтар қорғалған.",
+        "links": ["Жоба туралы", "Жарнама", "Байланыс"],
+        "date": "12 наурыз 2024, 14:35",
+    },
+    "en": {
+        "menu": ["Home", "World", "Business", "Sport", "Culture"],
+        "sidebar": "Most read",
+        "footer": "© 2024 The Newsroom. All rights reserved.",
+        "links": ["About us", "Advertise", "Contact"],
+        "date": "March 12, 2024, 2:35 pm",
+    },
 }
 
 
@@ -64,7 +83,22 @@ class BriefPage:
 
 
 def available() -> bool:
-    return LENTA.exists() and MASAKHANEWS.exists()
+    return LENTA.exists() and MASAKHANEWS.exists() and all(path.is_dir() for path in SIB200.values())
+
+
+def _sib200_articles(directory: Path) -> list[list[str]]:
+    """Runs of consecutive sentence ids over all splits, as paragraphs of two sentences."""
+    rows = []
+    for split in ("train", "dev", "test"):
+        with open(directory / f"{split}.tsv", encoding="utf-8", newline="") as f:
+            rows += [(int(row["index_id"]), row["text"].strip()) for row in csv.DictReader(f, delimiter="\t")]
+    rows.sort()
+    runs: list[list[str]] = []
+    for position, (sentence_id, text) in enumerate(rows):
+        if position == 0 or sentence_id != rows[position - 1][0] + 1:
+            runs.append([])
+        runs[-1].append(text)
+    return [[p for p in (" ".join(run[i : i + 2]) for i in range(0, len(run), 2)) if _is_paragraph(p)] for run in runs]
 
 
 def _is_paragraph(text: str) -> bool:
@@ -82,11 +116,9 @@ def _articles(per_language: int, seed: int) -> dict[str, list[list[str]]]:
             sentences = _SENTENCE.split(row["text"].strip())
             pairs = [" ".join(sentences[i : i + 2]) for i in range(0, len(sentences), 2)]
             french.append([p for p in pairs if _is_paragraph(p) and not _INSERT.search(p)])
+    sources = [("ru", lenta), ("fr", french)] + [(language, _sib200_articles(path)) for language, path in SIB200.items()]
     rng = random.Random(seed)
-    return {
-        language: rng.sample([a for a in articles if len(a) >= 3], per_language)
-        for language, articles in (("ru", lenta), ("fr", french))
-    }
+    return {language: rng.sample([a for a in articles if len(a) >= 3], per_language) for language, articles in sources}
 
 
 def _page(article: list[str], headline: str, others: list[str], language: str, layout: str) -> str:
