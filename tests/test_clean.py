@@ -430,6 +430,30 @@ def test_counters_and_quote_changes_are_noise_but_sentences_with_numbers_are_not
         assert rule_reason(sentence) is None, sentence
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["12 марта 2024, 14:35", "Вторник, 12 марта 2024", "Обновлено 12 марта 2024 г., 14:35 МСК", "Сегодня в 14:35",
+     "12 наурыз 2024, 14:35", "12 мамыр 2024 ж.", "12 mars 2024 à 14h35", "Aujourd'hui à 14h35",
+     "March 12, 2024, 2:35 pm", "Updated: March 12, 2024", "Mon, 12 Mar 2024 14:35:00 GMT", "1st of May 2024"],
+)
+def test_a_line_that_is_only_a_date_or_time_is_noise(line: str) -> None:
+    from classify.clean.lines import classify_lines
+    from classify.clean.options import CleanOptions
+    from classify.document import Line
+
+    article = "Городской совет во вторник утвердил новый бюджет после долгого спора о школах и дорогах."
+    lines = classify_lines([Line(1, line), Line(2, article)], CleanOptions(favor="recall"))
+    assert (lines[0].status, lines[0].reason, lines[1].kept) == ("noise", "date or time line", True)
+
+
+def test_sentences_and_headlines_with_dates_are_not_date_lines() -> None:
+    from classify.clean.rules import date_line
+
+    for text in ("12 марта 2024 года суд вынес приговор.", "The 3 March meeting", "Mars 2020 rover", "May 2024 be better",
+                 "Сегодня", "Выборы 12 марта: что известно"):
+        assert not date_line(text), text
+
+
 # The hint and cue patterns are written grouped by first letter for speed; these lists are what
 # they must mean, so a regrouping that drops or misspells an alternative fails here.
 NEGATIVE_HINTS = (
