@@ -15,6 +15,12 @@ FURNITURE_REASON = "page furniture (inside <{tag}>, not scored)"
 HEADLINE_REASON = "page headline (kept although the block classifier scored it {score:.2f})"
 PROSE_REASON = "kept: the page's only prose (the block classifier kept no prose block)"
 BESIDE_PROSE_REASON = "kept: prose beside kept prose in the same container (the block classifier scored it {score:.2f})"
+BLOCK_SCORER = "HTML block classifier"  # the reason of a block dropped for its score opens with it
+
+
+def _dropped_by_block_model(line: Line) -> bool:
+    """Noise only because of its block score (no repetition or rule said so)."""
+    return line.status == NOISE and line.reason.startswith(BLOCK_SCORER)
 
 
 def _keep_prose_beside_kept_prose(lines: list[Line], containers: list[int]) -> None:
@@ -28,7 +34,7 @@ def _keep_prose_beside_kept_prose(lines: list[Line], containers: list[int]) -> N
         for previous, i in zip(order, order[1:]):
             line, neighbour = lines[i], lines[previous]
             if (
-                line.status == NOISE and line.reason.startswith("HTML block") and neighbour.kept
+                _dropped_by_block_model(line) and neighbour.kept
                 and containers[previous] == containers[i] and is_prose(line.text) and is_prose(neighbour.text)
             ):
                 line.status, line.reason = CONTENT, BESIDE_PROSE_REASON.format(score=line.score)
@@ -41,7 +47,7 @@ def _keep_prose_when_none_kept(lines: list[Line]) -> None:
     if any(line.kept and is_prose(line.text) for line in lines):
         return
     for line in lines:
-        if line.status == NOISE and line.reason.startswith("HTML block") and is_prose(line.text):
+        if _dropped_by_block_model(line) and is_prose(line.text):
             line.status, line.reason = CONTENT, PROSE_REASON
 
 
@@ -101,12 +107,12 @@ def clean_documents(
             options,
             repeats=counts.counts_for(source, doc_keys, options.copies_counted_once).tolist() if counted else None,
             threshold=block_threshold(options.favor, options.models_dir) if is_html else None,
-            scorer="HTML block classifier" if is_html else "line classifier",
+            scorer=BLOCK_SCORER if is_html else "line classifier",
             min_repeats=counts.threshold(source, options.min_source_repeats, options.min_source_share),
         )
         if page is not None:  # split here: its furniture tags and containers are known
             for line, tag in zip(doc.lines, page.furniture):
-                if tag is not None and line.status == NOISE and line.reason.startswith("HTML block"):
+                if tag is not None and _dropped_by_block_model(line):
                     line.reason = FURNITURE_REASON.format(tag=tag)
             _keep_prose_beside_kept_prose(doc.lines, page.containers)
         if is_html:
