@@ -98,7 +98,12 @@ def _sib200_articles(directory: Path) -> list[list[str]]:
         if position == 0 or sentence_id != rows[position - 1][0] + 1:
             runs.append([])
         runs[-1].append(text)
-    return [[p for p in (" ".join(run[i : i + 2]) for i in range(0, len(run), 2)) if _is_paragraph(p)] for run in runs]
+    return [[p for p in _sentence_pairs(run) if _is_paragraph(p)] for run in runs]
+
+
+def _sentence_pairs(sentences: list[str]) -> list[str]:
+    """Sentences grouped two by two into paragraphs (the last may be one sentence)."""
+    return [" ".join(sentences[i : i + 2]) for i in range(0, len(sentences), 2)]
 
 
 def _is_paragraph(text: str) -> bool:
@@ -113,8 +118,7 @@ def _articles(per_language: int, seed: int) -> dict[str, list[list[str]]]:
     with open(MASAKHANEWS, encoding="utf-8", newline="") as f:
         french = []
         for row in csv.DictReader(f, delimiter="\t"):
-            sentences = _SENTENCE.split(row["text"].strip())
-            pairs = [" ".join(sentences[i : i + 2]) for i in range(0, len(sentences), 2)]
+            pairs = _sentence_pairs(_SENTENCE.split(row["text"].strip()))
             french.append([p for p in pairs if _is_paragraph(p) and not _INSERT.search(p)])
     sources = [("ru", lenta), ("fr", french)] + [(language, _sib200_articles(path)) for language, path in SIB200.items()]
     rng = random.Random(seed)

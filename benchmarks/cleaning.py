@@ -402,8 +402,9 @@ def telegram_task(limit: int | None) -> dict:
 
 
 def briefs_task(peers: dict[str, Extractor], repeats: int) -> dict:
-    """Task 6: short articles in made-up layouts (`briefs.py`): token P/R/F1 against the
-    paragraphs, and the share of paragraphs kept, per layout for the 1-3 paragraph pages."""
+    """Task 5: short articles in made-up layouts (`briefs.py`): token P/R/F1 against the
+    paragraphs, and the share of paragraphs kept, per layout for the 1-3 paragraph pages, for
+    the whole articles, and per language."""
     pages = brief_pages()
     justext_language = {"ru": "Russian", "fr": "French", "kk": "Kazakh", "en": "English"}
     systems: dict[str, Callable] = {
