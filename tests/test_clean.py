@@ -446,6 +446,24 @@ def test_a_line_that_is_only_a_date_or_time_is_noise(line: str) -> None:
     assert (lines[0].status, lines[0].reason, lines[1].kept) == ("noise", "date or time line", True)
 
 
+def test_recall_keeps_weakly_removed_runs_inside_the_article_and_nothing_firm() -> None:
+    from classify.clean.lines import classify_lines
+    from classify.clean.options import CleanOptions
+
+    paragraph = "Городской совет во вторник утвердил новый бюджет после долгого спора о школах и дорогах."
+    texts = [(paragraph, 0.9), ("___", 0.2), (paragraph, 0.9), ("- GPS", 0.01), ("- Swim proof", 0.01), (paragraph, 0.9),
+             ("Подпишитесь на наш канал в Telegram", 0.9), (paragraph, 0.9), ("- GPS", 0.01), ("224", 0.2)]
+
+    def kept(favor: str) -> list[bool]:
+        lines = [Line(n, text, score=score) for n, (text, score) in enumerate(texts, 1)]
+        return [line.kept for line in classify_lines(lines, CleanOptions(favor=favor), threshold=0.5)]
+
+    # The separator and the short list items sit between kept paragraphs; the subscribe call is
+    # removed by a firm rule, and the run at the end has no kept line after it.
+    assert kept("recall") == [True, True, True, True, True, True, False, True, False, False]
+    assert kept("balanced") == [True, False, True, False, False, True, False, True, False, False]
+
+
 def test_sentences_and_headlines_with_dates_are_not_date_lines() -> None:
     from classify.clean.rules import date_line
 

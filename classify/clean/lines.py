@@ -13,7 +13,9 @@ becomes the line's reason:
    non-sentence line whose nearest neighbours are both noise by repetition or rule is a list item;
 5. lists of links after a list heading (except with favor="recall"): headline-like lines in a run
    right after a short heading removed by repetition or rule ("Read also:", "Most read") are the
-   page's links to other articles.
+   page's links to other articles;
+6. with favor="recall" instead, the context rule the other way round: a run of lines removed
+   only by the classifier or for having no letters, between kept lines, is kept.
 
 The rules carry reasons a reader can check; the classifier decides everything they do not cover.
 """
@@ -29,7 +31,7 @@ from classify.clean.features import line_feature_names, line_features_documents,
 from classify.clean.model import StackedLineClassifier, TreeContentClassifier
 from classify.clean.options import CleanOptions
 from classify.clean.rules import (
-    BOILERPLATE_REASON, DATE_REASON, SENTENCE_END, date_line, headline_like, is_prose, list_heading, rule_reason,
+    BOILERPLATE_REASON, DATE_REASON, NO_LETTERS_REASON, SENTENCE_END, date_line, headline_like, is_prose, list_heading, rule_reason,
 )
 from classify.document import BLANK, CONTENT, NOISE, Line
 
@@ -130,10 +132,33 @@ def classify_lines(
             line.reason = f"{scorer}: content probability {line.score:.2f} < {threshold:.2f}"
         else:
             line.status, line.reason = CONTENT, None
-    if options.use_rules and options.favor != "recall":
+    if options.favor == "recall":
+        _keep_runs_inside_content(lines, firm)
+    elif options.use_rules:
         _sandwiched_lines(lines, firm)
         _link_lists(lines, repeats, min_repeats)
     return lines
+
+
+def _keep_runs_inside_content(lines: list[Line], firm: set[int]) -> None:
+    """favor="recall": jusText's context rule turned towards content. A run of lines removed only
+    by the classifier or for having no letters, with kept lines on both sides, is part of the
+    article: a separator between its sections, a table's figures, a list's short items."""
+    body = [i for i, line in enumerate(lines) if line.status != BLANK]
+
+    def soft(i: int) -> bool:
+        return lines[i].status == NOISE and (i not in firm or lines[i].reason == NO_LETTERS_REASON)
+
+    position = 0
+    while position < len(body):
+        end = position
+        while end < len(body) and soft(body[end]):
+            end += 1
+        inside = 0 < position < end < len(body)
+        if inside and lines[body[position - 1]].status == CONTENT and lines[body[end]].status == CONTENT:
+            for i in body[position:end]:
+                lines[i].status, lines[i].reason = CONTENT, None
+        position = max(end, position + 1)
 
 
 def _sandwiched_lines(lines: list[Line], firm: set[int]) -> None:

@@ -15,8 +15,9 @@ class CleanOptions:
         grouped cross-validation when the models are built (`models/build_line_model.py`) and
         stored with them: "precision" maximises F0.5; "balanced" (default) is F1-optimal for HTML
         blocks and F2-optimal for text lines, ties broken towards keeping text, because losing an
-        article sentence is worse than keeping a credit line; "recall" maximises F3 and also skips
-        the context rule that drops short lines between noise lines.
+        article sentence is worse than keeping a credit line; "recall" maximises F3, skips
+        the context rule that drops short lines between noise lines and keeps the weakly removed
+        lines between kept ones (a separator, a table's figures, a list's short items).
     min_source_repeats, min_source_share: a line found in at least max(min_source_repeats,
         min_source_share x the source's documents) documents of the same source (site, channel,
         input directory) is boilerplate, however sentence-like it looks. The share keeps a large

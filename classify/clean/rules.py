@@ -92,6 +92,7 @@ _DATE_FILLERS = re.compile(
 MAX_DATE_WORDS = 10
 MAX_DATE_CHARS = 80
 DATE_REASON = "date or time line"
+NO_LETTERS_REASON = "no letters (numbers, separators, counters)"
 
 MAX_NOTICE_WORDS = 60
 MAX_CALL_WORDS = 30
@@ -145,7 +146,7 @@ def rule_reason(text: str) -> str | None:
     """The reason a line is noise by an explicit rule, or None when no rule applies."""
     stripped = text.strip()
     if not _LETTER.search(stripped):
-        return "no letters (numbers, separators, counters)"
+        return NO_LETTERS_REASON
     if _TICKER.match(stripped) or ("%" in stripped and _QUOTE_CHANGE.match(stripped)):
         return "currency or market ticker"
     if _COUNTER.match(stripped):
