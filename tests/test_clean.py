@@ -434,7 +434,8 @@ def test_counters_and_quote_changes_are_noise_but_sentences_with_numbers_are_not
     "line",
     ["12 марта 2024, 14:35", "Вторник, 12 марта 2024", "Обновлено 12 марта 2024 г., 14:35 МСК", "Сегодня в 14:35",
      "12 наурыз 2024, 14:35", "12 мамыр 2024 ж.", "12 mars 2024 à 14h35", "Aujourd'hui à 14h35",
-     "March 12, 2024, 2:35 pm", "Updated: March 12, 2024", "Mon, 12 Mar 2024 14:35:00 GMT", "1st of May 2024"],
+     "March 12, 2024, 2:35 pm", "Updated: March 12, 2024", "Mon, 12 Mar 2024 14:35:00 GMT", "1st of May 2024",
+     "Updated at 1:23 p.m.", "Обновлено в 14:35", "First Published: Tuesday, November 19, 2019 08:38 AM"],
 )
 def test_a_line_that_is_only_a_date_or_time_is_noise(line: str) -> None:
     from classify.clean.lines import classify_lines
@@ -464,11 +465,31 @@ def test_recall_keeps_weakly_removed_runs_inside_the_article_and_nothing_firm() 
     assert kept("balanced") == [True, False, True, False, False, True, False, True, False, False]
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["Related: The 15 Weirdest Galaxies in Our Universe", "SEE MORE: Hong Kong protests: students under siege",
+     "Related articles", "You may also like:", "Read Next", "Voir aussi : la réforme des retraites",
+     "Смотрите также: Как изменятся тарифы ЖКХ", "По теме:", "Тағы оқыңыз: Астанада жаңа мектеп ашылды"],
+)
+def test_a_line_opening_with_a_read_more_cue_is_a_link_to_another_article(line: str) -> None:
+    from classify.clean.rules import BOILERPLATE_REASON, verdict_reason
+
+    assert verdict_reason(line) == BOILERPLATE_REASON
+
+
+def test_sentences_that_open_with_a_read_more_cue_word_are_not_links() -> None:
+    from classify.clean.rules import verdict_reason
+
+    for sentence in ("Related to this, the ministry said prices would rise.", "More from the interview is below.",
+                     "По теме доклада выступил министр.", "See more of the city by bike, the guide advises."):
+        assert verdict_reason(sentence) is None, sentence
+
+
 def test_sentences_and_headlines_with_dates_are_not_date_lines() -> None:
     from classify.clean.rules import date_line
 
     for text in ("12 марта 2024 года суд вынес приговор.", "The 3 March meeting", "Mars 2020 rover", "May 2024 be better",
-                 "Сегодня", "Выборы 12 марта: что известно"):
+                 "Сегодня", "Выборы 12 марта: что известно", "Match starts at 20:45", "В 14:00 начнётся митинг"):
         assert not date_line(text), text
 
 

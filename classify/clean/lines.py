@@ -5,7 +5,8 @@ becomes the line's reason:
 
 1. repetition: the line occurs in >= `min_source_repeats` documents of the same source;
 2. rules: lines no article sentence looks like (no letters, currency tickers, photo/source credits,
-   reprint/copyright/subscribe notices, arrow-terminated link labels, a bare site name, a date);
+   reprint/copyright/subscribe notices, arrow-terminated link labels, a bare site name, a date,
+   a read-more link);
 3. the context-sensitive classifier (`classify.clean.features`, `classify.clean.model`): a
    two-stage model, per-line probabilities refined by where the line sits in the document's
    content (`StackedLineClassifier`), against the threshold that `favor` selects;
@@ -31,7 +32,7 @@ from classify.clean.features import line_feature_names, line_features_documents,
 from classify.clean.model import StackedLineClassifier, TreeContentClassifier
 from classify.clean.options import CleanOptions
 from classify.clean.rules import (
-    BOILERPLATE_REASON, DATE_REASON, NO_LETTERS_REASON, SENTENCE_END, date_line, headline_like, is_prose, list_heading, rule_reason,
+    BOILERPLATE_REASON, NO_LETTERS_REASON, SENTENCE_END, headline_like, is_prose, list_heading, rule_reason, verdict_reason,
 )
 from classify.document import BLANK, CONTENT, NOISE, Line
 
@@ -122,8 +123,8 @@ def classify_lines(
             firm.add(i)
             continue
         reason = rule_reason(line.text) if options.use_rules else None
-        if reason is None and options.use_rules and date_line(line.text):
-            reason = DATE_REASON
+        if reason is None and options.use_rules:
+            reason = verdict_reason(line.text)
         if reason is not None:
             line.status, line.reason = NOISE, reason
             firm.add(i)
