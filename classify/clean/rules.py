@@ -68,8 +68,8 @@ _READER_ADDRESS = re.compile(r"\b(?:our|your|you|us|наш\w*|ваш\w*|вас|�
 # A line that is only a publication date or time ("12 марта 2024, 14:35", "Вторник, 12 марта",
 # "Updated: March 12, 2024, 2:35 pm", "Aujourd'hui à 14h35"): the spelled-out twin of "12.03.2024
 # 14:35", which the no-letters rule removes. Every word must be a month, weekday, relative day,
-# a filler of date formats or a timestamp label, with at least one month, weekday or relative day
-# or a clock time ("Updated at 1:23 p.m.").
+# a filler of date formats or a timestamp label, with at least one month, weekday or relative day:
+# a clock time alone ("Updated at 1:23 p.m.") is also a live blog's entry heading, which is content.
 _DATE_WORDS = re.compile(
     r"(?:январ\w*|феврал\w*|март\w*|апрел\w*|ма[йяе]|июн\w*|июл\w*|август\w*|сентябр\w*|октябр\w*|ноябр\w*"
     r"|декабр\w*|янв|фев|мар|апр|авг|сен|сент|окт|ноя|дек"
@@ -99,7 +99,6 @@ _READ_MORE_OPENING = re.compile(
     r"|read next|recommended(?: for you)?|you (?:may|might) also like|voir aussi|смотрите также"
     r"|по теме|тағы оқыңыз)\s*(?:[:|–—>»-]|$)"
 )
-_CLOCK_TIME = re.compile(r"\b\d{1,2}[:h]\d{2}\b")  # "Updated at 1:23 p.m.", "Обновлено в 14:35"
 MAX_DATE_WORDS = 10
 MAX_DATE_CHARS = 80
 DATE_REASON = "date or time line"
@@ -204,7 +203,7 @@ def date_line(text: str) -> bool:
     words = _WORD.findall(text.lower())
     return (
         len(words) <= MAX_DATE_WORDS
-        and (any(_DATE_WORDS.fullmatch(word) for word in words) or bool(_CLOCK_TIME.search(text)))
+        and any(_DATE_WORDS.fullmatch(word) for word in words)
         and all(_DATE_WORDS.fullmatch(word) or _DATE_FILLERS.fullmatch(word) for word in words)
     )
 
