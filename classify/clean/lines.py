@@ -122,9 +122,7 @@ def classify_lines(
             line.status, line.reason = NOISE, f"repeated in {count} documents of the same source"
             firm.add(i)
             continue
-        reason = rule_reason(line.text) if options.use_rules else None
-        if reason is None and options.use_rules:
-            reason = verdict_reason(line.text)
+        reason = (rule_reason(line.text) or verdict_reason(line.text)) if options.use_rules else None
         if reason is not None:
             line.status, line.reason = NOISE, reason
             firm.add(i)

@@ -1,10 +1,11 @@
 """Explicit noise rules: lines no article sentence looks like, each with a reason a reader can check.
 
-Lines without letters (counters, separators), currency and market tickers, view and comment counters, photo/source credits, bylines, reprint /
-copyright / subscribe / read-more notices, arrow-terminated link labels and bare site names
-(`rule_reason`, also a feature of the line models), and lines that are only a date or that open
-with a read-more cue (`verdict_reason`: verdicts alone, not model features). The vocabulary is generic news-CMS furniture in ru, kk, fr and en; everything
-else is left to the learned classifier.
+Lines without letters (counters, separators), currency and market tickers, view and comment
+counters, photo/source credits, bylines, reprint / copyright / subscribe / read-more notices,
+arrow-terminated link labels and bare site names (`rule_reason`, also a feature of the line
+models), and lines that are only a date or that open with a read-more cue (`verdict_reason`:
+verdicts alone, not model features). The vocabulary is generic news-CMS furniture in ru, kk, fr
+and en; everything else is left to the learned classifier.
 """
 
 from __future__ import annotations
@@ -187,8 +188,8 @@ def rule_reason(text: str) -> str | None:
 def verdict_reason(text: str) -> str | None:
     """The reason a line is noise by a rule that is not one of `rule_reason`'s, or None. The line
     models take `rule_reason` as a feature, and rebuilt with the date rule in it they lost 0.02 to
-    0.03 line F1 on the page dumps (5-fold CV), more than the 313 date lines of the benchmark pages
-    (2 of them gold content) are worth to them; rules added since the models were built stay here."""
+    0.03 line F1 on the page dumps (5-fold CV), more than the benchmark pages' date lines (313 then,
+    2 of them gold content) are worth to them; rules added since the models were built stay here."""
     if date_line(text):
         return DATE_REASON
     if _READ_MORE_OPENING.match(text.strip().lower()):
