@@ -16,13 +16,13 @@ from __future__ import annotations
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 
 from classify.checkpoint import open_output, run_fingerprint, work_directory
 from classify.clean import CleanOptions, clean_documents, split_lines
@@ -250,6 +250,38 @@ def _load_worker_models(directory: str, stamp: tuple) -> ModelBundle:  # noqa: A
     return load_models(Path(directory))
 
 
+def warm_up_worker(models_dir: Path | None) -> None:
+    """A worker's start-up work done ahead of its first batch: the imports (by unpickling this
+    function) and, when given a directory, the models."""
+    if models_dir is not None:
+        worker_models(models_dir)
+
+
+@contextmanager
+def started_workers(options: RunOptions) -> Iterator[Callable[[], None]]:
+    """Start the worker pool now, one warm-up task per worker, and yield `ready`, which waits for
+    those tasks. A worker takes about a second to spawn and import; started early, that second
+    overlaps this process's own set-up instead of delaying the first pass. joblib's loky pool is
+    reused by the run's later `Parallel` calls. On the way out the warm-up is waited for, so that
+    a run that fails early does not cancel a worker mid-import."""
+    pending: Iterator[None] = iter(())
+    if effective_n_jobs(options.jobs) > 1:
+        models_dir = (options.models_dir or default_models_dir()) if "classify" in options.stages else None
+        pending = Parallel(n_jobs=options.jobs, return_as="generator_unordered")(
+            delayed(warm_up_worker)(models_dir) for _ in range(effective_n_jobs(options.jobs))
+        )
+
+    def ready() -> None:
+        for _ in pending:
+            pass
+
+    try:
+        yield ready
+    finally:
+        with suppress(Exception):  # the run's own error, if any, is the one to report
+            ready()
+
+
 def encodes_in_worker(options: RunOptions) -> bool:
     """Whether a worker can finish its documents: only --drop-duplicates makes their clean text
     (and so their classification) wait for the dedup flags of this process."""
@@ -369,6 +401,7 @@ def run(
     with (
         index_lock(options.index_path),
         open_output(output, Path(errors_output), fmt, fingerprint, resume, every_batches=options.checkpoint_every) as sink,
+        started_workers(options) as workers_ready,
     ):
         dedup = None
         if "dedup" in options.stages:
@@ -376,6 +409,7 @@ def run(
             dedup = Deduplicator(options.dedup, index_path=None if sink.holds_dedup_state else options.index_path)
             sink.restore_dedup(dedup)
         summary = RunSummary(**sink.summary)
+        workers_ready()
         corpus_counts = count_corpus_lines(inputs, options)
         # Workers need only the lines that reach the repetition threshold; a persistent index keeps
         # every line's count for later runs, otherwise the full counts are dropped here.

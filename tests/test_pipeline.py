@@ -341,3 +341,21 @@ def test_worker_models_reload_when_their_files_change(tmp_path):
     stamp = (models / "stance" / "model.npz").stat().st_mtime_ns + 10**9
     os.utime(models / "stance" / "model.npz", ns=(stamp, stamp))
     assert worker_models(models) is not first
+
+
+def test_a_run_that_fails_in_its_set_up_leaves_its_workers_alone(tmp_path):
+    """With --jobs 2 the worker pool starts while this process sets up (see `started_workers`): a
+    run that fails there (here, an unreadable dedup index) reports its own error, and the workers'
+    warm-up is waited for, not cancelled mid-import (joblib warns when it cancels tasks)."""
+    import warnings
+
+    from classify.dedup.storage import IndexFormatError
+
+    index = tmp_path / "index.npz"
+    index.write_text("not an index", encoding="utf-8")
+    seed = sorted(SEEDS.glob("*.txt"))[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(IndexFormatError, match="not a readable dedup index"):
+            run([seed], tmp_path / "out.jsonl", tmp_path / "errors.jsonl", RunOptions(jobs=2, index_path=index))
+    assert [str(w.message) for w in caught if "cancelled" in str(w.message)] == []
