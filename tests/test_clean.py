@@ -435,7 +435,8 @@ def test_counters_and_quote_changes_are_noise_but_sentences_with_numbers_are_not
     ["12 марта 2024, 14:35", "Вторник, 12 марта 2024", "Обновлено 12 марта 2024 г., 14:35 МСК", "Сегодня в 14:35",
      "12 наурыз 2024, 14:35", "12 мамыр 2024 ж.", "12 mars 2024 à 14h35", "Aujourd'hui à 14h35",
      "March 12, 2024, 2:35 pm", "Updated: March 12, 2024", "Mon, 12 Mar 2024 14:35:00 GMT", "1st of May 2024",
-     "First Published: Tuesday, November 19, 2019 08:38 AM"],
+     "First Published: Tuesday, November 19, 2019 08:38 AM", "Updated 11:21 pm CST, Tuesday, November 19, 2019",
+     "11/20/2019 01:14 PM", "Le 20.11.2019"],
 )
 def test_a_line_that_is_only_a_date_or_time_is_noise(line: str) -> None:
     from classify.clean.lines import classify_lines
@@ -469,7 +470,8 @@ def test_recall_keeps_weakly_removed_runs_inside_the_article_and_nothing_firm() 
     "line",
     ["Related: The 15 Weirdest Galaxies in Our Universe", "SEE MORE: Hong Kong protests: students under siege",
      "Related articles", "You may also like:", "Read Next", "Voir aussi : la réforme des retraites",
-     "Смотрите также: Как изменятся тарифы ЖКХ", "По теме:", "Тағы оқыңыз: Астанада жаңа мектеп ашылды"],
+     "Смотрите также: Как изменятся тарифы ЖКХ", "По теме:", "Тағы оқыңыз: Астанада жаңа мектеп ашылды",
+     "Continue reading the main story"],
 )
 def test_a_line_opening_with_a_read_more_cue_is_a_link_to_another_article(line: str) -> None:
     from classify.clean.rules import BOILERPLATE_REASON, verdict_reason
@@ -481,15 +483,29 @@ def test_sentences_that_open_with_a_read_more_cue_word_are_not_links() -> None:
     from classify.clean.rules import verdict_reason
 
     for sentence in ("Related to this, the ministry said prices would rise.", "More from the interview is below.",
+                     "Continue reading to find out why prices rose.",
                      "По теме доклада выступил министр.", "See more of the city by bike, the guide advises."):
         assert verdict_reason(sentence) is None, sentence
+
+
+def test_advertisement_labels_and_archive_entries_are_noise_but_sentences_and_code_are_not() -> None:
+    from classify.clean.rules import AD_REASON, ENTRY_REASON, verdict_reason
+
+    for label in ("Advertisement", "ADVERTISEMENT – Ponderosa Homes", "Sponsored Content", "Реклама", "#реклама", "Publicité"):
+        assert verdict_reason(label) == AD_REASON, label
+    for entry in ("Akhlaq (47)", "Julho (235)", "Show new comments (0)", "Экономика (1204)", "Саясат [12]"):
+        assert verdict_reason(entry) == ENTRY_REASON, entry
+    for text in ("Реклама — двигатель торговли, сказал он", "Ad-hoc committee formed", "Advertising revenue fell 5% in May.",
+                 "await asyncio.sleep(1)", "Постоянное время: O(1)", "В 2019 году умерли пять человек (12)"):
+        assert verdict_reason(text) is None, text
 
 
 def test_sentences_and_headlines_with_dates_are_not_date_lines() -> None:
     from classify.clean.rules import date_line
 
     for text in ("12 марта 2024 года суд вынес приговор.", "The 3 March meeting", "Mars 2020 rover", "May 2024 be better",
-                 "Сегодня", "Выборы 12 марта: что известно", "В 14:00 начнётся митинг", "4:14 p.m."):
+                 "Сегодня", "Выборы 12 марта: что известно", "В 14:00 начнётся митинг", "4:14 p.m.",
+                 "Version 1.5.20 released", "Le 12.11.2019 et le 13.11.2019, la grève continue"):
         assert not date_line(text), text
 
 

@@ -3,8 +3,8 @@
 Lines without letters (counters, separators), currency and market tickers, view and comment
 counters, photo/source credits, bylines, reprint / copyright / subscribe / read-more notices,
 arrow-terminated link labels and bare site names (`rule_reason`, also a feature of the line
-models), and lines that are only a date or that open with a read-more cue (`verdict_reason`:
-verdicts alone, not model features). The vocabulary is generic news-CMS furniture in ru, kk, fr
+models), and lines that are only a date, open with a read-more cue, label an advertisement or
+are a category link with its post count (`verdict_reason`: verdicts alone, not model features). The vocabulary is generic news-CMS furniture in ru, kk, fr
 and en; everything else is left to the learned classifier.
 """
 
@@ -87,7 +87,8 @@ _DATE_WORDS = re.compile(
     r"|сегодня|вчера|бүгін|кеше|today|yesterday|aujourd|hier)"
 )
 _DATE_FILLERS = re.compile(
-    r"(?:г|гг|года?|в|жыл\w*|ж|сағат|at|on|of|am|pm|a|p|m|à|le|hui|h|utc|gmt|msk|мск|est|pst|cet"
+    r"(?:г|гг|года?|в|жыл\w*|ж|сағат|at|on|of|am|pm|a|p|m|à|le|hui|h|utc|gmt|msk|мск|cet|cest|eet|eest|bst"
+    r"|est|edt|cst|cdt|mst|mdt|pst|pdt|et|ct|pt|aest"
     r"|обновлено|опубликовано|дата|публикации|updated|published|posted|first|last|mis|jour|publié|date"
     r"|жарияланды|жаңартылды|\d+(?:h|th|st|nd|rd|er|е|го|ші|шы|ж)?\d*)"
 )
@@ -97,9 +98,26 @@ _DATE_FILLERS = re.compile(
 # ("Lire aussi", "Читайте также" are notice cues of `rule_reason`.)
 _READ_MORE_OPENING = re.compile(
     r"(?:related(?: posts?| articles?| stories| content| coverage| reading)?|see (?:more|also)|more (?:on this|from)"
-    r"|read next|recommended(?: for you)?|you (?:may|might) also like|voir aussi|смотрите также"
+    r"|read next|recommended(?: for you)?|you (?:may|might) also like|continue reading(?: the main story| below)?"
+    r"|voir aussi|continuer la lecture|смотрите также|читать продолжение"
     r"|по теме|тағы оқыңыз)\s*(?:[:|–—>»-]|$)"
 )
+# A date in figures ("20.11.2019", "11/20/19", "2019-11-20"): in a line of date fillers, a date
+# word's stand-in ("11/20/2019 01:14 PM").
+_NUMERIC_DATE = re.compile(r"\b(?:\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{4}[./-]\d{1,2}[./-]\d{1,2})\b")
+# An advertisement's label, alone or before a sponsor's name: "Advertisement", "Sponsored Content",
+# "ADVERTISEMENT – Ponderosa Homes", "Реклама", "#реклама", "Publicité", "Жарнама".
+_AD_LABEL = re.compile(
+    r"^\W*(?:advertisement|advertising|sponsored(?: content| post| by)?|ad|реклама|publicité|publi-?reportage|anzeige"
+    r"|жарнама)\s*(?:[:|–—-](?:\s|$)|$)"
+)
+# A category, tag or archive month with its number of posts ("Akhlaq (47)", "Julho (235)",
+# "Show new comments (0)"): words, a space, then the count in brackets; code ("sleep(1)") has no space.
+_ENTRY_WITH_COUNT = re.compile(r"[^\W\d_][^\W\d_\s'’&.,-]*(?:[\s'’&.,-]+[^\W\d_]+)*\s+[(\[]\d+[)\]]")
+MAX_AD_LABEL_WORDS = 4  # the label and a sponsor's name; "Реклама — двигатель торговли, сказал он" is a sentence
+MAX_ENTRY_CHARS = 60
+AD_REASON = "advertisement label"
+ENTRY_REASON = "category or archive link with its post count"
 MAX_DATE_WORDS = 10
 MAX_DATE_CHARS = 80
 DATE_REASON = "date or time line"
@@ -192,8 +210,14 @@ def verdict_reason(text: str) -> str | None:
     2 of them gold content) are worth to them; rules added since the models were built stay here."""
     if date_line(text):
         return DATE_REASON
-    if _READ_MORE_OPENING.match(text.strip().lower()):
+    stripped = text.strip()
+    lower = stripped.lower()
+    if _READ_MORE_OPENING.match(lower):
         return BOILERPLATE_REASON
+    if _AD_LABEL.match(lower) and _word_count(stripped) <= MAX_AD_LABEL_WORDS:
+        return AD_REASON
+    if stripped[-1:] in ")]" and len(stripped) <= MAX_ENTRY_CHARS and _ENTRY_WITH_COUNT.fullmatch(stripped):
+        return ENTRY_REASON
     return None
 
 
@@ -204,7 +228,7 @@ def date_line(text: str) -> bool:
     words = _WORD.findall(text.lower())
     return (
         len(words) <= MAX_DATE_WORDS
-        and any(_DATE_WORDS.fullmatch(word) for word in words)
+        and (any(_DATE_WORDS.fullmatch(word) for word in words) or bool(_NUMERIC_DATE.search(text)))
         and all(_DATE_WORDS.fullmatch(word) or _DATE_FILLERS.fullmatch(word) for word in words)
     )
 
